@@ -1,0 +1,25 @@
+import os
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption('--slow', action='store_true', help="also run notebook cells flagged `#| slow` and slow tests")
+
+
+def run_slow(config) -> bool:
+    "Were slow tests asked for, by `--slow` or CPT_NB_TEST_FLAGS?"
+    return config.getoption('--slow') or 'slow' in os.environ.get('CPT_NB_TEST_FLAGS', '').split()
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: skipped unless --slow is given')
+    # torch's own import of its deprecated TorchScript helpers; nothing cpt_nb can act on
+    config.addinivalue_line('filterwarnings', 'ignore:`torch.jit.script_method` is deprecated:DeprecationWarning')
+
+
+def pytest_collection_modifyitems(config, items):
+    if run_slow(config): return
+    skip = pytest.mark.skip(reason="slow: run with --slow")
+    for item in items:
+        if 'slow' in item.keywords: item.add_marker(skip)

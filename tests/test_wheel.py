@@ -1,0 +1,88 @@
+"""The built wheel installs into a clean virtual environment, imports and runs the quantizer.
+
+This catches what a test of the source tree cannot: a module, a file or a requirement missing from
+the package. torch is installed first, as in tools/env.sh (TORCH_SPEC, TORCH_INDEX_URL), so pip does
+not pick a multi-GB CUDA build. The default run installs the wheel without its other requirements
+(they take a minute to install) and checks instead that every package the code imports is declared;
+`--slow` also installs the wheel with all its requirements.
+"""
+import ast, os, subprocess, sys, venv, zipfile
+from email.parser import Parser
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMOKE = r'''
+import torch, cpt_nb
+from pathlib import Path
+from cpt_nb.quant import FakeQuantizer, MinMaxObserver, quant_range
+assert "site-packages" in Path(cpt_nb.__file__).as_posix(), cpt_nb.__file__  # the wheel, not the checkout
+x = torch.randn(1000)
+q = FakeQuantizer(bits=4, observer=MinMaxObserver())
+q.observing = True; y = q(x)
+s, z = q.qparams()
+assert torch.equal(y, torch.fake_quantize_per_tensor_affine(x, s, z.int(), *quant_range(4)))
+print("ok", cpt_nb.__version__)
+'''
+
+
+def _run(*cmd, **kw):
+    res = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    assert res.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    return res.stdout
+
+
+@pytest.fixture(scope='module')
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp('dist')
+    _run(sys.executable, '-m', 'build', '--wheel', '--no-isolation', '--outdir', out, ROOT, cwd=out)
+    whl, = out.glob('cpt_nb-*.whl')
+    return whl
+
+
+def _clean_env(path:Path) -> Path:
+    venv.create(path, with_pip=True)
+    py = path/'bin'/'python'
+    index = os.environ.get('TORCH_INDEX_URL')
+    _run(py, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', *(['--index-url', index] if index else []),
+         os.environ.get('TORCH_SPEC', 'torch==2.13.0'))
+    return py
+
+
+def _check_installed(py:Path, tmp_path:Path):
+    assert _run(py, '-c', SMOKE, cwd=tmp_path).startswith('ok ')
+    assert 'demo' in _run(py.parent/'cpt_nb', '--help', cwd=tmp_path)
+
+
+def test_wheel_in_clean_venv(wheel, tmp_path):
+    py = _clean_env(tmp_path/'env')
+    _run(py, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-deps', wheel)
+    _check_installed(py, tmp_path)
+
+
+def test_wheel_declares_what_the_code_imports(wheel):
+    with zipfile.ZipFile(wheel) as z:
+        meta = Parser().parsestr(z.read(next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))).decode())
+        sources = {n: z.read(n).decode() for n in z.namelist() if n.startswith('cpt_nb/') and n.endswith('.py')}
+    assert {'cpt_nb/quant.py', 'cpt_nb/cli.py', 'cpt_nb/bench.py'} <= set(sources), sorted(sources)
+    declared = {Requirement(r).name.lower() for r in meta.get_all('Requires-Dist') or [] if 'extra ==' not in r}
+    imported = set()
+    for src in sources.values():
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Import): imported |= {a.name.split('.')[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0: imported.add(node.module.split('.')[0])
+    third_party = imported - set(sys.stdlib_module_names) - {'cpt_nb', '__future__'}
+    dists = packages_distributions()
+    missing = {m for m in third_party if not {d.lower() for d in dists.get(m, [m])} & declared}
+    assert not missing, f"imported but not in settings.ini's requirements: {missing}"
+
+
+@pytest.mark.slow
+def test_wheel_with_its_requirements(wheel, tmp_path):
+    py = _clean_env(tmp_path/'env')
+    _run(py, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', wheel)
+    _check_installed(py, tmp_path)
