@@ -5,6 +5,7 @@
 # %% ../nbs/00_quant.ipynb #aa8e5712
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import operator
@@ -12,12 +13,16 @@ import os
 import threading
 
 import torch
+from fastcore.basics import patch
 from torch import Tensor, nn
+
+_logger = logging.getLogger('cpt_nb.quant')  # by name: in the notebook, __name__ is '__main__'
 
 # %% auto #0
 __all__ = ['FULL_PRECISION', 'QUANTIZED_BITS', 'ALLOWED_BITS', 'FUSED_MIN_NUMEL', 'BitWidthError', 'validate_bits', 'quant_range',
            'NonFiniteError', 'calc_qparams', 'NotCalibratedError', 'MinMaxObserver', 'MovingAverageObserver',
-           'set_fused', 'fused_mode', 'fake_quantize', 'FakeQuantizer', 'GradientQuantizer']
+           'fake_quantize', 'FakeQuantizer', 'GradientQuantizer', 'sqnr_db', 'quantization_error_table', 'set_fused',
+           'fused_mode', 'fused']
 
 # %% ../nbs/00_quant.ipynb #957fc09d
 FULL_PRECISION = 32  # "bits" value meaning no quantization at all
@@ -29,16 +34,23 @@ class BitWidthError(ValueError):
     "A bit width that is not an int in 2..18 or 32."
 
 
+def _as_int(value, # the value to check
+            name:str, # what it is, for the message
+            ok, # `ok(int) -> bool`: whether an integer value is allowed
+            expected:str, # the allowed values, in words
+            error:type=ValueError, # the exception to raise
+           ) -> int:
+    "`value` as an `int` if it is an integer (not a bool, float or string) that `ok` accepts, else `error`."
+    try: v = None if isinstance(value, bool) else operator.index(value)
+    except TypeError: v = None
+    if v is None or not ok(v): raise error(f"{name} must be {expected}; got {value!r} ({type(value).__name__})")
+    return v
+
+
 def validate_bits(bits) -> int:
     "Return `bits` as an `int` if it is an allowed bit width, else raise `BitWidthError`."
-    if isinstance(bits, bool) or not hasattr(type(bits), '__index__'): ok = False
-    else:
-        bits = operator.index(bits)
-        ok = bits in ALLOWED_BITS
-    if not ok:
-        raise BitWidthError(f"bits must be an int in 2..18, or {FULL_PRECISION} for full precision; "
-                            f"got {bits!r} ({type(bits).__name__})")
-    return bits
+    return _as_int(bits, 'bits', ALLOWED_BITS.__contains__,
+                   f"an int in 2..18, or {FULL_PRECISION} for full precision", BitWidthError)
 
 # %% ../nbs/00_quant.ipynb #e957208e
 def quant_range(bits:int, # bit width in 2..18
@@ -77,7 +89,8 @@ def calc_qparams(min_val:Tensor, # smallest value seen (per tensor, or one per c
     if symmetric:
         scale = (torch.maximum(-lo, hi) / qmax).clamp(min=_MIN_SCALE)
         return scale, torch.zeros_like(scale)
-    scale = ((hi - lo) / (qmax - qmin)).clamp(min=_MIN_SCALE)
+    n = qmax - qmin
+    scale = (hi / n - lo / n).clamp(min=_MIN_SCALE)  # not (hi - lo) / n: that width can overflow
     zero_point = (qmin - torch.round(lo / scale)).clamp(qmin, qmax)
     return scale, zero_point
 
@@ -94,72 +107,83 @@ class MinMaxObserver(nn.Module):
         self.register_buffer('min_val', torch.tensor(float('inf')))
         self.register_buffer('max_val', torch.tensor(float('-inf')))
         self.register_buffer('num_observed', torch.tensor(0))  # tensors seen since the last reset
-        self.range_version = 0  # bumped whenever the range changes, so users can cache derived tensors
-        self._count = 0  # mirror of num_observed: asking `calibrated` must not wait for a GPU
+        self.range_version = 0  # bumped whenever the range changes
+        self._count = 0  # mirror of num_observed
 
     @property
     def calibrated(self) -> bool:
         "Has this observer seen any data?"
         return self._count > 0
 
-    def extrema(self, x:Tensor) -> tuple[Tensor, Tensor]:
-        "Min and max of `x` (per channel along `axis`, if set) in float32."
-        if x.numel() == 0: raise ValueError("cannot observe an empty tensor")
-        x = x.detach()
-        if self.axis is None: lo, hi = torch.aminmax(x)
-        else:
-            axis = self.axis % x.ndim
-            dims = tuple(d for d in range(x.ndim) if d != axis)
-            lo, hi = (x.amin(dims), x.amax(dims)) if dims else (x, x)
-        return lo.float(), hi.float()
-
-    def forward(self, x:Tensor) -> Tensor:
-        "Record the range of `x` and return `x` unchanged."
-        lo, hi = self.extrema(x)
-        _check_finite(lo, hi)
-        if self.calibrated and lo.shape != self.min_val.shape:
-            raise ValueError(f"observer has ranges of shape {tuple(self.min_val.shape)} but got data "
-                             f"with ranges of shape {tuple(lo.shape)} (axis={self.axis})")
-        if self.calibrated: self._update(lo, hi)
-        else: self.min_val, self.max_val = lo, hi
-        self.num_observed += 1
-        self._count += 1
-        self.range_version += 1
-        return x
-
-    def _update(self, lo:Tensor, hi:Tensor):
-        self.min_val = torch.minimum(self.min_val, lo)
-        self.max_val = torch.maximum(self.max_val, hi)
-
-    def qparams(self, bits:int, symmetric:bool=False) -> tuple[Tensor, Tensor]:
-        "Scale and zero point for `bits` from the recorded range."
-        if not self.calibrated:
-            raise NotCalibratedError("this observer has seen no data yet: run a calibration pass "
-                                     "(or observe a tensor) before quantizing")
-        return calc_qparams(self.min_val, self.max_val, bits, symmetric)
-
-    def reset(self):
-        "Forget everything observed."
-        dev = self.min_val.device
-        self.min_val = torch.tensor(float('inf'), device=dev)
-        self.max_val = torch.tensor(float('-inf'), device=dev)
-        self.num_observed.zero_()
-        self._count = 0
-        self.range_version += 1
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # A per-channel range's shape is only known once data is seen: take the checkpoint's.
-        for name in ('min_val', 'max_val'):
-            t = state_dict.get(prefix + name)
-            if t is not None and t.shape != getattr(self, name).shape:
-                setattr(self, name, torch.empty_like(t, device=getattr(self, name).device))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-        if prefix + 'num_observed' in state_dict: self._count = int(state_dict[prefix + 'num_observed'])
-        self.range_version += 1
-
     def extra_repr(self): return f"axis={self.axis}"
 
+# %% ../nbs/00_quant.ipynb #4c8e2a15
+@patch
+def extrema(self:MinMaxObserver, x:Tensor) -> tuple[Tensor, Tensor]:
+    "Min and max of `x` (per channel along `axis`, if set) in float32."
+    if x.numel() == 0: raise ValueError("cannot observe an empty tensor")
+    x = x.detach()
+    if self.axis is None: lo, hi = torch.aminmax(x)
+    else:
+        axis = self.axis % x.ndim
+        dims = tuple(d for d in range(x.ndim) if d != axis)
+        lo, hi = (x.amin(dims), x.amax(dims)) if dims else (x, x)
+    return lo.float(), hi.float()
 
+
+@patch
+def forward(self:MinMaxObserver, x:Tensor) -> Tensor:
+    "Record the range of `x` and return `x` unchanged."
+    lo, hi = self.extrema(x)
+    _check_finite(lo, hi)
+    if self.calibrated and lo.shape != self.min_val.shape:
+        raise ValueError(f"observer has ranges of shape {tuple(self.min_val.shape)} but got data "
+                         f"with ranges of shape {tuple(lo.shape)} (axis={self.axis})")
+    if self.calibrated: self._update(lo, hi)
+    else: self.min_val, self.max_val = lo, hi
+    self.num_observed += 1
+    self._count += 1
+    self.range_version += 1
+    return x
+
+
+@patch
+def _update(self:MinMaxObserver, lo:Tensor, hi:Tensor):
+    self.min_val = torch.minimum(self.min_val, lo)
+    self.max_val = torch.maximum(self.max_val, hi)
+
+# %% ../nbs/00_quant.ipynb #1f6b3c88
+@patch
+def qparams(self:MinMaxObserver, bits:int, symmetric:bool=False) -> tuple[Tensor, Tensor]:
+    "Scale and zero point for `bits` from the recorded range."
+    if not self.calibrated:
+        raise NotCalibratedError("this observer has seen no data yet: run a calibration pass "
+                                 "(or observe a tensor) before quantizing")
+    return calc_qparams(self.min_val, self.max_val, bits, symmetric)
+
+
+@patch
+def reset(self:MinMaxObserver):
+    "Forget everything observed."
+    dev = self.min_val.device
+    self.min_val = torch.tensor(float('inf'), device=dev)
+    self.max_val = torch.tensor(float('-inf'), device=dev)
+    self.num_observed.zero_()
+    self._count = 0
+    self.range_version += 1
+
+# %% ../nbs/00_quant.ipynb #9c0b5d71
+@patch
+def _load_from_state_dict(self:MinMaxObserver, state_dict, prefix, *args, **kwargs):
+    for name in ('min_val', 'max_val'):
+        t = state_dict.get(prefix + name)
+        if t is not None and t.shape != getattr(self, name).shape:
+            setattr(self, name, torch.empty_like(t, device=getattr(self, name).device))
+    nn.Module._load_from_state_dict(self, state_dict, prefix, *args, **kwargs)
+    if prefix + 'num_observed' in state_dict: self._count = int(state_dict[prefix + 'num_observed'])
+    self.range_version += 1
+
+# %% ../nbs/00_quant.ipynb #0a7c31d9
 class MovingAverageObserver(MinMaxObserver):
     "Exponential moving average of each tensor's min and max (the first tensor sets them)."
     def __init__(self,
@@ -189,87 +213,15 @@ def _clipped_grad(grad, x, inv_scale, zero_point, qmin, qmax):
     return torch.where((r >= qmin) & (r <= qmax), grad, 0.)
 
 
-_MASK32 = 0xFFFFFFFF
-
-
-def _mix32(h:Tensor) -> Tensor:
-    # "lowbias32", a 32-bit integer hash with good avalanche, in int64 arithmetic masked to 32 bits
-    h = ((h ^ (h >> 16)) * 0x7FEB352D) & _MASK32
-    h = ((h ^ (h >> 15)) * 0x846CA68B) & _MASK32
-    return h ^ (h >> 16)
-
-
-def _uniform_noise(n:int, seed:Tensor, device) -> Tensor:
-    # Counter-based uniform noise in [0, 1): element i gets mix(mix(i ^ seed) ^ seed), of which the
-    # top 24 bits become a float. Pure integer arithmetic, so the fused and the eager kernel produce
-    # the very same numbers, and the fused one generates them in registers. The seed enters before
-    # any arithmetic on the index (a compiler must not fold `i * constant` into 32-bit index math),
-    # and twice, so that two seeds do not give shifted copies of one sequence.
-    h = _mix32(torch.arange(n, device=device, dtype=torch.int64) ^ seed)
-    h = _mix32(h ^ seed)
-    return (h >> 8).float() * (1.0 / (1 << 24))
-
-
-def _stochastic_quant(x, seed, scale, inv_scale, zero_point, qmin, qmax):
-    # floor(v + u), u ~ U[0, 1), equals v on average: rounding without bias
-    u = _uniform_noise(x.numel(), seed, x.device).view(x.shape).to(x.dtype)
-    return (torch.clamp(torch.floor(x * inv_scale + u) + zero_point, qmin, qmax) - zero_point) * scale
-
-# %% ../nbs/00_quant.ipynb #0f689e0d
-FUSED_MIN_NUMEL = 1 << 16  # below this many elements "auto" uses the eager kernels
-
-_EAGER_KERNELS = dict(fake_quant=_fake_quant, clipped_grad=_clipped_grad, stochastic_quant=_stochastic_quant)
-_fused = dict(mode=None, kernels=None, broken=False)
-_fused_lock = threading.Lock()
-
-
-def _parse_fused(mode):
-    if isinstance(mode, str):
-        m = mode.strip().lower()
-        if m == 'auto': return 'auto'
-        if m in ('1', 'true', 'on', 'yes'): return True
-        if m in ('0', 'false', 'off', 'no'): return False
-    elif isinstance(mode, bool): return mode
-    raise ValueError(f"fused mode must be True, False or 'auto'; got {mode!r}")
-
-
-def set_fused(mode:bool|str='auto'): # True (always), False (never) or "auto"
-    "Choose the fused (`torch.compile`) or eager kernels for fake quantization."
-    _fused['mode'] = _parse_fused(mode)
-    _fused['broken'] = False
-
-
-def fused_mode() -> bool|str:
-    "The current fused-kernel setting: `True`, `False` or `'auto'`."
-    if _fused['mode'] is None: _fused['mode'] = _parse_fused(os.environ.get('CPT_NB_FUSED', 'auto'))
-    return _fused['mode']
-
-
-def _compiled_kernels() -> dict:
-    with _fused_lock:
-        if _fused['kernels'] is None:
-            _fused['kernels'] = {k: torch.compile(f, dynamic=True, fullgraph=True)
-                                 for k, f in _EAGER_KERNELS.items()}
-    return _fused['kernels']
+_KERNELS = dict(fake_quant=_fake_quant, clipped_grad=_clipped_grad)  # name -> elementwise kernel
 
 
 def _run_kernel(name:str, *args:Tensor) -> Tensor:
-    "Run kernel `name` fused or eagerly, as `fused_mode()` and the tensor size decide."
-    mode = fused_mode()
-    if mode is False or (mode == 'auto' and (_fused['broken'] or args[0].numel() < FUSED_MIN_NUMEL)):
-        return _EAGER_KERNELS[name](*args)
-    # detached, non-view inputs: autograd flags and view bases would otherwise each cost a recompile
-    try: return _compiled_kernels()[name](*(a.detach() for a in args))
-    except Exception as e:
-        if mode is True: raise
-        _fused['broken'] = True
-        logging.getLogger(__name__).warning(
-            "torch.compile is unavailable here (%s: %s); using eager fake-quantization kernels",
-            type(e).__name__, str(e).splitlines()[0] if str(e) else '')
-        return _EAGER_KERNELS[name](*args)
+    "Run the elementwise kernel registered as `name` on `args`."
+    return _KERNELS[name](*args)
 
 # %% ../nbs/00_quant.ipynb #60f5ad4d
-_LEVELS = {}  # (value, dtype, device) -> 0-dim tensor: no host-to-device copy per call
+_LEVELS = {}  # (value, dtype, device) -> 0-dim tensor
 
 
 def _as_level(v, like:Tensor) -> Tensor:
@@ -280,8 +232,6 @@ def _as_level(v, like:Tensor) -> Tensor:
 
 def _canonical(x:Tensor, scale:Tensor, zero_point:Tensor, axis:int|None) -> tuple[Tensor, Tensor, Tensor]:
     "`x` viewed as 1-D (per tensor) or 3-D `(before, channels, after)` (per channel), with qparams to match."
-    # Two canonical shapes keep the compiled kernels to a handful of specialisations, whatever the
-    # rank of the tensors that come through (and they turn an nn.Parameter into a plain tensor).
     if axis is None:
         if scale.numel() != 1: raise ValueError(f"per-tensor quantization needs one scale; got {scale.numel()}")
         return x.reshape(-1), scale.reshape(()).to(x.dtype), zero_point.reshape(()).to(x.dtype)
@@ -307,7 +257,7 @@ class _FakeQuantize(torch.autograd.Function):
         if ctx.clipped_ste: grad = _run_kernel('clipped_grad', grad, *ctx.saved_tensors)
         return grad, None, None, None, None, None, None
 
-
+# %% ../nbs/00_quant.ipynb #7a20c5e3
 def fake_quantize(x:Tensor, # tensor to quantize (float)
                   scale:Tensor, # step between levels: a scalar, or one per channel along `axis`
                   zero_point:Tensor, # level that represents 0.0, shaped like `scale` (integer-valued)
@@ -327,36 +277,61 @@ def fake_quantize(x:Tensor, # tensor to quantize (float)
 
 # %% ../nbs/00_quant.ipynb #2303a61a
 class FakeQuantizer(nn.Module):
-    "Fake-quantizes tensors to `bits` using the range its observer recorded."
+    "Fake-quantizes tensors at the bit width each call names, using the range its observer recorded."
     def __init__(self,
-                 bits:int=8, # bit width in 2..18, or 32 for full precision
                  observer:MinMaxObserver|None=None, # range statistics (default: per-tensor min/max)
                  symmetric:bool=False, # signed levels with zero point 0
                  clipped_ste:bool=True, # zero gradient where the input was clamped
                 ):
         super().__init__()
         self.observer = MinMaxObserver() if observer is None else observer
-        self.bits, self.symmetric, self.clipped_ste = bits, symmetric, clipped_ste
+        self.symmetric, self.clipped_ste = symmetric, clipped_ste
         self.observing = False  # when True, each forward updates the range first (calibration)
         self.enabled = True
 
-    @property
-    def bits(self) -> int: return self._bits
-    @bits.setter
-    def bits(self, bits): self._bits = validate_bits(bits)
+    def qparams(self, bits:int) -> tuple[Tensor, Tensor]:
+        "Scale and zero point at `bits`."
+        return self.observer.qparams(bits, self.symmetric)
 
-    def qparams(self) -> tuple[Tensor, Tensor]:
-        "Scale and zero point at the current bit width."
-        return self.observer.qparams(self.bits, self.symmetric)
-
-    def forward(self, x:Tensor) -> Tensor:
+    def forward(self, x:Tensor, # the tensor to quantize
+                bits:int, # bit width in 2..18, or 32 for full precision
+               ) -> Tensor:
+        "`x` fake-quantized to `bits` (recording its range first while `observing`)."
         if self.observing: self.observer(x)
-        if not self.enabled or self.bits == FULL_PRECISION: return x
-        scale, zero_point = self.qparams()
-        return fake_quantize(x, scale, zero_point, *quant_range(self.bits, self.symmetric),
+        if not self.enabled or validate_bits(bits) == FULL_PRECISION: return x
+        scale, zero_point = self.qparams(bits)
+        return fake_quantize(x, scale, zero_point, *quant_range(bits, self.symmetric),
                              axis=self.observer.axis, clipped_ste=self.clipped_ste)
 
-    def extra_repr(self): return f"bits={self.bits}, symmetric={self.symmetric}, enabled={self.enabled}"
+    def extra_repr(self): return f"symmetric={self.symmetric}, enabled={self.enabled}"
+
+# %% ../nbs/00_quant.ipynb #5d0e8f21
+_MASK32 = 0xFFFFFFFF
+
+
+def _mix32(h:Tensor) -> Tensor:
+    # "lowbias32", a 32-bit integer hash with good avalanche, in int64 arithmetic masked to 32 bits
+    h = ((h ^ (h >> 16)) * 0x7FEB352D) & _MASK32
+    h = ((h ^ (h >> 15)) * 0x846CA68B) & _MASK32
+    return h ^ (h >> 16)
+
+
+def _uniform_noise(n:int, seed:Tensor, device) -> Tensor:
+    # Element i gets mix(mix(i ^ seed) ^ seed), of which the top 24 bits become a float. The seed
+    # enters before any arithmetic on the index (a compiler must not fold `i * constant` into
+    # 32-bit index math), and twice, so that two seeds do not give shifted copies of one sequence.
+    h = _mix32(torch.arange(n, device=device, dtype=torch.int64) ^ seed)
+    h = _mix32(h ^ seed)
+    return (h >> 8).float() * (1.0 / (1 << 24))
+
+
+def _stochastic_quant(x, seed, scale, inv_scale, zero_point, qmin, qmax):
+    # floor(v + u), u ~ U[0, 1), equals v on average: rounding without bias
+    u = _uniform_noise(x.numel(), seed, x.device).view(x.shape).to(x.dtype)
+    return (torch.clamp(torch.floor(x * inv_scale + u) + zero_point, qmin, qmax) - zero_point) * scale
+
+
+_KERNELS['stochastic_quant'] = _stochastic_quant
 
 # %% ../nbs/00_quant.ipynb #f44f13da
 class _QuantizeGrad(torch.autograd.Function):
@@ -379,32 +354,117 @@ class GradientQuantizer(nn.Module):
                 ):
         super().__init__()
         if mode not in self.modes: raise ValueError(f"mode must be one of {self.modes}; got {mode!r}")
-        self.bits, self.mode, self.stochastic = bits, mode, stochastic
+        self.bits, self.mode, self.stochastic = validate_bits(bits), mode, stochastic
         self.observer = MinMaxObserver()  # the static range
         self.calibrating = False
         self.enabled = True
 
-    @property
-    def bits(self) -> int: return self._bits
-    @bits.setter
-    def bits(self, bits): self._bits = validate_bits(bits)
-
     def forward(self, x:Tensor) -> Tensor:
+        "`x` itself, marked so that its gradient is quantized in backward."
         if not (torch.is_grad_enabled() and x.requires_grad): return x
         return _QuantizeGrad.apply(x, self)
 
-    def quantize_grad(self, grad:Tensor) -> Tensor:
-        "The quantized version of `grad` (or `grad` itself while calibrating, disabled or at 32 bit)."
-        if self.calibrating:
-            self.observer(grad)
-            return grad
-        if not self.enabled or self.bits == FULL_PRECISION: return grad
-        if self.mode == 'static': scale, zero_point = self.observer.qparams(self.bits, symmetric=True)
-        else: scale, zero_point = calc_qparams(*torch.aminmax(grad.detach()), self.bits, symmetric=True)
-        g, scale, zero_point = _canonical(grad, scale, zero_point, None)
-        qmin, qmax = (_as_level(v, grad) for v in quant_range(self.bits, symmetric=True))
-        if not self.stochastic: return _run_kernel('fake_quant', g, scale, 1 / scale, zero_point, qmin, qmax).view(grad.shape)
-        seed = torch.randint(0, 2 ** 31, (), device=grad.device)  # from torch's global generator
-        return _run_kernel('stochastic_quant', g, seed, scale, 1 / scale, zero_point, qmin, qmax).view(grad.shape)
-
     def extra_repr(self): return f"bits={self.bits}, mode={self.mode!r}, stochastic={self.stochastic}"
+
+# %% ../nbs/00_quant.ipynb #1d9e3c57
+@patch
+def quantize_grad(self:GradientQuantizer, grad:Tensor) -> Tensor:
+    "The quantized version of `grad` (or `grad` itself while calibrating, disabled or at 32 bit)."
+    if self.calibrating:
+        self.observer(grad)
+        return grad
+    if not self.enabled or self.bits == FULL_PRECISION: return grad
+    if self.mode == 'static': scale, zero_point = self.observer.qparams(self.bits, symmetric=True)
+    else: scale, zero_point = calc_qparams(*torch.aminmax(grad.detach()), self.bits, symmetric=True)
+    g, scale, zero_point = _canonical(grad, scale, zero_point, None)
+    qmin, qmax = (_as_level(v, grad) for v in quant_range(self.bits, symmetric=True))
+    if not self.stochastic:
+        return _run_kernel('fake_quant', g, scale, 1 / scale, zero_point, qmin, qmax).view(grad.shape)
+    seed = torch.randint(0, 2 ** 31, (), device=grad.device)  # from torch's global generator
+    return _run_kernel('stochastic_quant', g, seed, scale, 1 / scale, zero_point, qmin, qmax).view(grad.shape)
+
+# %% ../nbs/00_quant.ipynb #ea0b5ad3
+def sqnr_db(x:Tensor, # the original values
+            x_hat:Tensor, # their quantized version
+           ) -> float:
+    "Signal-to-quantization-noise ratio of `x_hat` against `x`, in decibels."
+    noise = (x - x_hat).pow(2).mean()
+    if noise == 0: return float('inf')
+    return float(10 * torch.log10(x.pow(2).mean() / noise))
+
+
+def quantization_error_table(bits_list:tuple[int, ...]=(2, 3, 4, 5, 6, 8, 12, 16), # bit widths to show
+                             numel:int=1 << 20, # size of the Gaussian test tensor
+                             seed:int=0, # random seed for the tensor
+                            ) -> list[dict]:
+    "SQNR and distinct values of a Gaussian tensor fake-quantized at each bit width (one range, measured once)."
+    x = torch.randn(numel, generator=torch.Generator().manual_seed(seed))
+    quantizer = FakeQuantizer()
+    quantizer.observer(x)
+    rows = []
+    for bits in bits_list:
+        x_hat = quantizer(x, bits)
+        rows.append(dict(bits=bits, levels=2 ** bits, distinct=int(x_hat.unique().numel()), sqnr_db=sqnr_db(x, x_hat)))
+    return rows
+
+# %% ../nbs/00_quant.ipynb #0f689e0d
+FUSED_MIN_NUMEL = 1 << 16  # below this many elements "auto" runs the eager kernels
+
+_fused = dict(mode=None, broken=False)  # the process-wide setting (None: not read from the environment yet)
+
+
+def _parse_fused(mode):
+    if isinstance(mode, str):
+        m = mode.strip().lower()
+        if m == 'auto': return 'auto'
+        if m in ('1', 'true', 'on', 'yes'): return True
+        if m in ('0', 'false', 'off', 'no'): return False
+    elif isinstance(mode, bool): return mode
+    raise ValueError(f"fused mode must be True, False or 'auto'; got {mode!r}")
+
+
+def set_fused(mode:bool|str='auto'): # True (always), False (never) or "auto"
+    "Choose the fused (`torch.compile`) or eager kernels for fake quantization."
+    _fused.update(mode=_parse_fused(mode), broken=False)
+
+
+def fused_mode() -> bool|str:
+    "The current fused-kernel setting: `True`, `False` or `'auto'`."
+    if _fused['mode'] is None: _fused['mode'] = _parse_fused(os.environ.get('CPT_NB_FUSED', 'auto'))
+    return _fused['mode']
+
+
+@contextlib.contextmanager
+def fused(mode:bool|str): # True (always), False (never) or "auto", for the duration of the block
+    "Context manager: run a block with `set_fused(mode)`, then restore the setting found."
+    fused_mode()
+    saved = dict(_fused)
+    set_fused(mode)
+    try: yield
+    finally: _fused.update(saved)
+
+# %% ../nbs/00_quant.ipynb #6c2d8f14
+class _Fusable:
+    "An elementwise kernel that runs compiled (fused) or eagerly, as `fused_mode()` and the tensor size decide."
+    def __init__(self, eager):
+        self.eager, self.compiled, self._lock = eager, None, threading.Lock()
+
+    def _compile(self):
+        with self._lock:
+            if self.compiled is None: self.compiled = torch.compile(self.eager, dynamic=True, fullgraph=True)
+        return self.compiled
+
+    def __call__(self, *args:Tensor) -> Tensor:
+        mode = fused_mode()
+        if mode is False or (mode == 'auto' and (_fused['broken'] or args[0].numel() < FUSED_MIN_NUMEL)):
+            return self.eager(*args)
+        try: return self._compile()(*(a.detach() for a in args))
+        except Exception as e:
+            if mode is True: raise
+            _fused['broken'] = True
+            _logger.warning("torch.compile is unavailable here (%s: %s); using eager fake-quantization kernels",
+                            type(e).__name__, str(e).splitlines()[0] if str(e) else '')
+            return self.eager(*args)
+
+
+_KERNELS.update({name: _Fusable(kernel) for name, kernel in _KERNELS.items()})
