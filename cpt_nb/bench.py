@@ -15,26 +15,55 @@ from typing import Callable, Iterable
 
 import torch
 
-from .quant import calc_qparams, fake_quantize, fused_mode, quant_range, set_fused
+from .quant import QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
 
 # %% auto #0
-__all__ = ['FAKE_QUANT_COLUMNS', 'STEP_COLUMNS', 'CALIBRATION_COLUMNS', 'time_call', 'benchmark_fake_quant', 'format_table',
-           'saved_tensor_bytes', 'benchmark_training_step', 'benchmark_calibration']
+__all__ = ['time_call', 'format_table', 'benchmark_fake_quant', 'saved_tensor_bytes', 'benchmark_training_step',
+           'benchmark_calibration']
 
 # %% ../nbs/09_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
               repeats:int=20, # timed calls after the warm-up
               warmup:int=2, # untimed calls first (compilation, caches, page faults)
+              sync:Callable[[], object]|None=None, # called after each call, timed (e.g. `torch.cuda.synchronize`)
+              timer:Callable[[], float]=time.perf_counter, # the clock, in seconds
              ) -> float:
-    "Median wall-clock seconds of `fn()` over `repeats` calls."
+    "Median wall-clock seconds of `fn()` (followed by `sync()`, if given) over `repeats` calls."
     if repeats < 1: raise ValueError(f"repeats must be at least 1; got {repeats}")
     for _ in range(warmup): fn()
+    if sync is not None: sync()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = timer()
         fn()
-        times.append(time.perf_counter() - start)
+        if sync is not None: sync()
+        times.append(timer() - start)
     return statistics.median(times)
+
+# %% ../nbs/09_bench.ipynb #e512a5eb
+_HEADERS = dict(numel='elements', mbytes='MB', copy_ms='copy ms', fwd_ms='fwd ms', fwd_vs_copy='fwd/copy',
+                fwd_vs_torch='fwd/torch', fwd_bwd_ms='f+b ms', fwd_bwd_vs_copy='f+b/2copy',
+                fwd_bwd_vs_torch='f+b/torch', sqnr_db='SQNR dB', step_s_32='step s (32)', step_s_q='step s (q)',
+                time_ratio='time q/32', saved_mb_32='saved MB (32)', saved_mb_q='saved MB (q)',
+                saved_ratio='saved q/32', cached_weights_mb='cached W MB', peak_rss_mb_32='peak MB (32)',
+                peak_rss_mb_q='peak MB (q)', peak_rss_ratio='peak q/32', lazy_s='lazy start s',
+                upfront_s='17-precision start s', marginal_s='one more precision s',
+                forwards_s='calib. forwards s', marginal_vs_forwards='marginal/forwards')
+
+
+def format_table(rows:list[dict], # one dict per row
+                 columns:Iterable[str]|None=None, # keys to show, in order; default: every key of the first row
+                 floatfmt:str='.2f', # format of float cells
+                ) -> str:
+    "Render `rows` as a plain-text table with readable headers."
+    if not rows: return "(no rows)"
+    columns = [k for k in (columns or rows[0]) if any(k in r for r in rows)]
+    fmt = lambda v: format(v, floatfmt) if isinstance(v, float) else str(v)
+    cells = [[_HEADERS.get(k, k) for k in columns]] + [[fmt(r.get(k, '')) for k in columns] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = ['  '.join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    lines.insert(1, '  '.join('-' * w for w in widths))
+    return '\n'.join(lines)
 
 # %% ../nbs/09_bench.ipynb #8c04236d
 def _fq_fwd_bwd(quantize, x, grad):
@@ -48,47 +77,25 @@ def benchmark_fake_quant(sizes:tuple[int, ...]=(1 << 20, 1 << 22, 3 << 22), # el
                         ) -> list[dict]:
     "Throughput of fake quantization (eager and fused) as ratios to a tensor copy and to PyTorch's op."
     qmin, qmax = quant_range(bits)
-    rows, previous = [], fused_mode()
-    try:
-        for numel in sizes:
-            x = torch.randn(numel)
-            scale, zero_point = calc_qparams(x.min(), x.max(), bits)
-            zp_int = zero_point.int()
-            xg, grad = x.clone().requires_grad_(), torch.randn(numel)
-            copy = time_call(x.clone, repeats)
-            ref_fwd = time_call(lambda: torch.fake_quantize_per_tensor_affine(x, scale, zp_int, qmin, qmax), repeats)
-            ref_fb = time_call(lambda: _fq_fwd_bwd(
-                lambda t: torch.fake_quantize_per_tensor_affine(t, scale, zp_int, qmin, qmax), xg, grad), repeats)
-            ours = lambda t: fake_quantize(t, scale, zero_point, qmin, qmax)
-            for path in ('eager', 'fused'):
-                set_fused(path == 'fused')
+    rows = []
+    for numel in sizes:
+        x = torch.randn(numel)
+        scale, zero_point = calc_qparams(x.min(), x.max(), bits)
+        zp_int = zero_point.int()
+        xg, grad = x.clone().requires_grad_(), torch.randn(numel)
+        copy = time_call(x.clone, repeats)
+        ref_fwd = time_call(lambda: torch.fake_quantize_per_tensor_affine(x, scale, zp_int, qmin, qmax), repeats)
+        ref_fb = time_call(lambda: _fq_fwd_bwd(
+            lambda t: torch.fake_quantize_per_tensor_affine(t, scale, zp_int, qmin, qmax), xg, grad), repeats)
+        ours = lambda t: fake_quantize(t, scale, zero_point, qmin, qmax)
+        for path in ('eager', 'fused'):
+            with fused(path == 'fused'):
                 fwd = time_call(lambda: ours(x), repeats)
                 fb = time_call(lambda: _fq_fwd_bwd(ours, xg, grad), repeats)
-                rows.append(dict(numel=numel, mbytes=x.nbytes / 1e6, path=path, copy_ms=copy * 1e3,
-                                 fwd_ms=fwd * 1e3, fwd_vs_copy=copy / fwd, fwd_vs_torch=ref_fwd / fwd,
-                                 fwd_bwd_ms=fb * 1e3, fwd_bwd_vs_copy=2 * copy / fb, fwd_bwd_vs_torch=ref_fb / fb))
-    finally: set_fused(previous)
+            rows.append(dict(numel=numel, mbytes=x.nbytes / 1e6, path=path, copy_ms=copy * 1e3,
+                             fwd_ms=fwd * 1e3, fwd_vs_copy=copy / fwd, fwd_vs_torch=ref_fwd / fwd,
+                             fwd_bwd_ms=fb * 1e3, fwd_bwd_vs_copy=2 * copy / fb, fwd_bwd_vs_torch=ref_fb / fb))
     return rows
-
-# %% ../nbs/09_bench.ipynb #e512a5eb
-def format_table(rows:list[dict], # one dict per row, all with the same keys
-                 columns:dict[str, str]|None=None, # key -> header; default: every key, as named
-                 floatfmt:str='.2f', # format of float cells
-                ) -> str:
-    "Render `rows` as a plain-text table."
-    if not rows: return "(no rows)"
-    columns = columns or {k: k for k in rows[0]}
-    fmt = lambda v: format(v, floatfmt) if isinstance(v, float) else str(v)
-    cells = [list(columns.values())] + [[fmt(r[k]) for k in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    lines = ['  '.join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
-
-
-FAKE_QUANT_COLUMNS = dict(numel='elements', mbytes='MB', path='path', copy_ms='copy ms', fwd_ms='fwd ms',
-                          fwd_vs_copy='fwd/copy', fwd_vs_torch='fwd/torch', fwd_bwd_ms='f+b ms',
-                          fwd_bwd_vs_copy='f+b/2copy', fwd_bwd_vs_torch='f+b/torch')
 
 # %% ../nbs/09_bench.ipynb #f7025427
 def saved_tensor_bytes(fn:Callable[[], object], # runs a forward and backward pass
@@ -106,7 +113,7 @@ def saved_tensor_bytes(fn:Callable[[], object], # runs a forward and backward pa
 
 # %% ../nbs/09_bench.ipynb #f20dcdf6
 def _training_step(n_layer, n_embd, n_head, vocab_size, seq_len, batch_size, bits, mode, seed=0):
-    "A calibrated GPT-2-shaped CPTModel and a function running one AdamW step on a fixed batch."
+    "A GPT-2-shaped CPTModel calibrated at `bits`, its batch, and a function running one AdamW step on it."
     from transformers import GPT2Config
     from cpt_nb.model import CPTModel
     torch.manual_seed(seed)
@@ -116,8 +123,7 @@ def _training_step(n_layer, n_embd, n_head, vocab_size, seq_len, batch_size, bit
     ids = torch.randint(0, vocab_size, (batch_size, seq_len))
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     if bits != 32:
-        model.set_precision(bits)
-        with torch.no_grad(), model.calibrating(): model(ids)
+        with torch.no_grad(), model.at_precision(bits), model.calibrating(): model(ids)
     def step():
         opt.zero_grad(set_to_none=True)
         model(ids, labels=ids).loss.backward()
@@ -135,7 +141,7 @@ def _peak_rss_mb(**kwargs) -> float|None:
     if out.returncode != 0: raise RuntimeError(f"peak-memory worker failed:\n{out.stderr[-2000:]}")
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
-
+# %% ../nbs/09_bench.ipynb #4c9a2e17
 def benchmark_training_step(n_layer:int=4, # transformer blocks
                             n_embd:int=256, # width
                             n_head:int=4, # attention heads
@@ -151,17 +157,14 @@ def benchmark_training_step(n_layer:int=4, # transformer blocks
     shape = dict(n_layer=n_layer, n_embd=n_embd, n_head=n_head, vocab_size=vocab_size, seq_len=seq_len,
                  batch_size=batch_size, mode=mode)
     model, ids, step = _training_step(bits=bits, **shape)
-    times = {32: [], bits: []}
+    times, saved = {32: [], bits: []}, {}
     for _ in range(2):
         for b in (32, bits):
-            model.set_precision(b)
-            times[b].append(time_call(step, repeats, warmup=1))
+            with model.at_precision(b): times[b].append(time_call(step, repeats, warmup=1))
     params = list(model.parameters())
-    saved = {}
     for b in (32, bits):
-        model.set_precision(b)
-        saved[b] = saved_tensor_bytes(lambda: model(ids, labels=ids).loss.backward(), exclude=params)
-    cached = sum(l._weight_cache[1].nbytes for l in model.cpt_layers.values() if l._weight_cache is not None)
+        with model.at_precision(b): saved[b] = saved_tensor_bytes(lambda: model(ids, labels=ids).loss.backward(), exclude=params)
+    cached = sum(l.cached_weight_bytes for l in model.cpt_layers.values())
     row = dict(shape, bits=bits, step_s_32=min(times[32]), step_s_q=min(times[bits]),
                time_ratio=min(times[bits]) / min(times[32]),
                saved_mb_32=saved[32] / 1e6, saved_mb_q=saved[bits] / 1e6, saved_ratio=saved[bits] / saved[32],
@@ -173,10 +176,8 @@ def benchmark_training_step(n_layer:int=4, # transformer blocks
     return row
 
 
-STEP_COLUMNS = dict(bits='bits', step_s_32='step s (32)', step_s_q='step s (q)', time_ratio='time q/32',
-                    saved_mb_32='saved MB (32)', saved_mb_q='saved MB (q)', saved_ratio='saved q/32',
-                    cached_weights_mb='cached W MB', peak_rss_mb_32='peak MB (32)', peak_rss_mb_q='peak MB (q)',
-                    peak_rss_ratio='peak q/32')
+_STEP_COLUMNS = ['bits', 'step_s_32', 'step_s_q', 'time_ratio', 'saved_mb_32', 'saved_mb_q', 'saved_ratio',
+                 'cached_weights_mb', 'peak_rss_mb_32', 'peak_rss_mb_q', 'peak_rss_ratio']
 
 # %% ../nbs/09_bench.ipynb #5982b6a4
 def benchmark_calibration(n_layer:int=4, n_embd:int=256, n_head:int=4, vocab_size:int=50257, seq_len:int=128,
@@ -186,7 +187,6 @@ def benchmark_calibration(n_layer:int=4, n_embd:int=256, n_head:int=4, vocab_siz
                          ) -> dict:
     "Time to the first training step with lazy vs up-front calibration, and the marginal cost of one more precision."
     from cpt_nb.calibration import CalibrationManager
-    from cpt_nb.quant import QUANTIZED_BITS
     shape = dict(n_layer=n_layer, n_embd=n_embd, n_head=n_head, vocab_size=vocab_size, seq_len=seq_len,
                  batch_size=batch_size, mode='lora')
     gen = torch.Generator().manual_seed(1)
@@ -202,18 +202,16 @@ def benchmark_calibration(n_layer:int=4, n_embd:int=256, n_head:int=4, vocab_siz
         return time.perf_counter() - t0, model, manager
 
     lazy_s, model, manager = start([first_bits])
-    upfront_s, _, _ = start(QUANTIZED_BITS)
+    lazy_bits = len(manager.calibrated_bits)
+    upfront_s, _, upfront = start(QUANTIZED_BITS)
     t0 = time.perf_counter(); manager.ensure_calibrated(first_bits + 1); marginal_s = time.perf_counter() - t0
-    model.eval().set_precision(first_bits + 1)
     def forwards():
-        with torch.no_grad():
+        with torch.no_grad(), model.evaluating(), model.at_precision(first_bits + 1):
             for ids in loader: model(input_ids=ids)
     forward_s = time_call(forwards, repeats=3, warmup=0)
-    return dict(lazy_s=lazy_s, upfront_s=upfront_s, lazy_vs_upfront=lazy_s / upfront_s,
-                saving=1 - lazy_s / upfront_s, marginal_s=marginal_s, forwards_s=forward_s,
+    return dict(lazy_precisions=lazy_bits, upfront_precisions=len(upfront.calibrated_bits), lazy_s=lazy_s,
+                upfront_s=upfront_s, saving=1 - lazy_s / upfront_s, marginal_s=marginal_s, forwards_s=forward_s,
                 marginal_vs_forwards=marginal_s / forward_s)
 
 
-CALIBRATION_COLUMNS = dict(lazy_s='lazy start s', upfront_s='17-precision start s', saving='saving',
-                           marginal_s='one more precision s', forwards_s='calib. forwards s',
-                           marginal_vs_forwards='marginal/forwards')
+_CALIBRATION_COLUMNS = ['lazy_s', 'upfront_s', 'saving', 'marginal_s', 'forwards_s', 'marginal_vs_forwards']

@@ -11,34 +11,11 @@ import sys
 
 import torch
 
-from .bench import FAKE_QUANT_COLUMNS, benchmark_fake_quant, format_table
-from .quant import QUANTIZED_BITS, FakeQuantizer, MinMaxObserver
+from .bench import benchmark_fake_quant, format_table
+from .quant import QUANTIZED_BITS, quantization_error_table
 
 # %% auto #0
-__all__ = ['sqnr_db', 'quantization_error_table', 'demo', 'main']
-
-# %% ../nbs/08_cli.ipynb #ea0b5ad3
-def sqnr_db(x:torch.Tensor, x_hat:torch.Tensor) -> float:
-    "Signal-to-quantization-noise ratio of `x_hat` against `x`, in decibels."
-    noise = (x - x_hat).pow(2).mean()
-    if noise == 0: return float('inf')
-    return float(10 * torch.log10(x.pow(2).mean() / noise))
-
-
-def quantization_error_table(bits_list:tuple[int, ...]=(2, 3, 4, 5, 6, 8, 12, 16), # bit widths to show
-                             numel:int=1 << 20, # size of the Gaussian test tensor
-                             seed:int=0, # random seed for the tensor
-                            ) -> list[dict]:
-    "SQNR and distinct values of a Gaussian tensor fake-quantized at each bit width (one range, measured once)."
-    x = torch.randn(numel, generator=torch.Generator().manual_seed(seed))
-    quantizer = FakeQuantizer(observer=MinMaxObserver())
-    quantizer.observer(x)
-    rows = []
-    for bits in bits_list:
-        quantizer.bits = bits
-        x_hat = quantizer(x)
-        rows.append(dict(bits=bits, levels=2 ** bits, distinct=int(x_hat.unique().numel()), sqnr_db=sqnr_db(x, x_hat)))
-    return rows
+__all__ = ['demo', 'main']
 
 # %% ../nbs/08_cli.ipynb #caad3ddd
 def _parser() -> argparse.ArgumentParser:
@@ -61,7 +38,7 @@ def demo(sizes=(1 << 20, 1 << 22, 3 << 22), repeats:int=20, bits:int=8, out=None
     print(f"\nFake quantization to {bits} bits, throughput as a ratio to a tensor copy and to "
           f"torch.fake_quantize_per_tensor_affine (torch {torch.__version__}, {torch.get_num_threads()} threads):",
           file=out)
-    print(format_table(benchmark_fake_quant(tuple(sizes), bits, repeats), FAKE_QUANT_COLUMNS), file=out)
+    print(format_table(benchmark_fake_quant(tuple(sizes), bits, repeats)), file=out)
 
 
 def main(argv:list[str]|None=None) -> int:

@@ -6,32 +6,27 @@ gradient quantizers identical, observers and CPTModel moving to the device, 32-b
 the unwrapped model, calibration and a checkpoint round trip -- then times the fake-quant kernel
 against a copy and a GPT-2-small training step at 8 bits against quantization off.
 """
-import copy, json, os, sys, tempfile, time
+import copy, json, os, sys, tempfile
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 import transformers
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import GPT2Config
 
+from cpt_nb.bench import time_call
 from cpt_nb.calibration import CalibrationManager
 from cpt_nb.model import CPTModel
-from cpt_nb.quant import (QUANTIZED_BITS, GradientQuantizer, MinMaxObserver, calc_qparams, fake_quantize,
-                          quant_range, set_fused)
+from cpt_nb.quant import (QUANTIZED_BITS, GradientQuantizer, MinMaxObserver, calc_qparams, fake_quantize, fused,
+                          quant_range)
+from cpt_nb.test_utils import tiny_gpt2
 
 transformers.logging.set_verbosity_error()
 assert torch.cuda.is_available(), "no CUDA device"
 dev = torch.device('cuda')
 results = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, transformers=transformers.__version__)
-
-
-def timed(fn, repeats=20):
-    for _ in range(3): fn()
-    torch.cuda.synchronize()
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter(); fn(); torch.cuda.synchronize(); ts.append(time.perf_counter() - t)
-    return sorted(ts)[len(ts) // 2]
+timed = partial(time_call, warmup=3, sync=torch.cuda.synchronize)  # every timed call waits for the GPU
 
 
 # 1. fake quantization equals torch's ops on the GPU, eager and fused
@@ -39,32 +34,31 @@ torch.manual_seed(0)
 x = torch.randn(1 << 18, device=dev) * 3
 w = torch.randn(64, 300, device=dev) * torch.linspace(0.1, 4, 64, device=dev)[:, None]
 for mode in (False, True):
-    set_fused(mode)
-    for bits in QUANTIZED_BITS:
-        qmin, qmax = quant_range(bits)
-        s, z = calc_qparams(x.min() * 0.8, x.max() * 0.8, bits)
-        assert torch.equal(fake_quantize(x, s, z, qmin, qmax),
-                           torch.fake_quantize_per_tensor_affine(x, s, z.int(), qmin, qmax)), (mode, bits)
-        o = MinMaxObserver(axis=0).to(dev); o(w)
-        s, z = o.qparams(bits)
-        assert torch.equal(fake_quantize(w, s, z, qmin, qmax, axis=0),
-                           torch.fake_quantize_per_channel_affine(w, s, z.int(), 0, qmin, qmax)), (mode, bits)
-        xg = x.clone().requires_grad_(); xr = x.clone().requires_grad_()
-        s, z = calc_qparams(x.min() * 0.8, x.max() * 0.8, bits)
-        fake_quantize(xg, s, z, qmin, qmax).sum().backward()
-        torch.fake_quantize_per_tensor_affine(xr, s, z.int(), qmin, qmax).sum().backward()
-        assert torch.equal(xg.grad, xr.grad), (mode, bits)
+    with fused(mode):
+        for bits in QUANTIZED_BITS:
+            qmin, qmax = quant_range(bits)
+            s, z = calc_qparams(x.min() * 0.8, x.max() * 0.8, bits)
+            assert torch.equal(fake_quantize(x, s, z, qmin, qmax),
+                               torch.fake_quantize_per_tensor_affine(x, s, z.int(), qmin, qmax)), (mode, bits)
+            o = MinMaxObserver(axis=0).to(dev); o(w)
+            s, z = o.qparams(bits)
+            assert torch.equal(fake_quantize(w, s, z, qmin, qmax, axis=0),
+                               torch.fake_quantize_per_channel_affine(w, s, z.int(), 0, qmin, qmax)), (mode, bits)
+            xg = x.clone().requires_grad_(); xr = x.clone().requires_grad_()
+            s, z = calc_qparams(x.min() * 0.8, x.max() * 0.8, bits)
+            fake_quantize(xg, s, z, qmin, qmax).sum().backward()
+            torch.fake_quantize_per_tensor_affine(xr, s, z.int(), qmin, qmax).sum().backward()
+            assert torch.equal(xg.grad, xr.grad), (mode, bits)
 results['fake_quant_equals_torch_on_gpu'] = True
 
 # 2. the gradient quantizer: fused (Triton) and eager give the same numbers for the same seed
 grads = {}
 for mode in (True, False):
-    set_fused(mode); torch.manual_seed(3)
+    torch.manual_seed(3)
     xb = torch.zeros(512, 512, device=dev, requires_grad=True)
-    GradientQuantizer()(xb).backward(torch.randn(512, 512, device=dev))
+    with fused(mode): GradientQuantizer()(xb).backward(torch.randn(512, 512, device=dev))
     grads[mode] = xb.grad
 assert torch.equal(grads[True], grads[False])
-set_fused('auto')
 g = torch.randn(4096, device=dev) * 1e-3
 acc = torch.zeros_like(g)
 q = GradientQuantizer(bits=4)
@@ -76,8 +70,7 @@ assert results['grad_quant_mean_error_in_steps'] < 0.1
 results['grad_quant_fused_equals_eager_on_gpu'] = True
 
 # 3. CPTModel on the GPU
-cfg = GPT2Config(n_layer=2, n_embd=64, n_head=4, vocab_size=211, n_positions=64, bos_token_id=0, eos_token_id=0)
-hf = GPT2LMHeadModel(cfg).eval()
+hf = tiny_gpt2(n_embd=64, vocab_size=211)
 model = CPTModel(copy.deepcopy(hf)).to(dev).eval()
 hf = hf.to(dev)
 assert all(b.device.type == 'cuda' for b in model.buffers())
@@ -104,11 +97,9 @@ for numel in (1 << 24, 1 << 26):
     copy_s = timed(lambda: x.clone())
     row = dict(copy_ms=copy_s * 1e3)
     for mode in (False, True):
-        set_fused(mode)
-        row[f"{'fused' if mode else 'eager'}_fwd_vs_copy"] = copy_s / timed(lambda: fake_quantize(x, s, z, 0, 255))
+        with fused(mode): row[f"{'fused' if mode else 'eager'}_fwd_vs_copy"] = copy_s / timed(lambda: fake_quantize(x, s, z, 0, 255))
     row['torch_op_vs_copy'] = copy_s / timed(lambda: torch.fake_quantize_per_tensor_affine(x, s, z.int(), 0, 255))
     results[f'fake_quant_{numel}'] = row
-set_fused('auto')
 
 # 5. a GPT-2-small-shaped training step (12 x 768, vocab 50257, batch 8 x 512) at 8 bits against 32
 torch.manual_seed(0)
@@ -120,9 +111,8 @@ def step():
 CalibrationManager(big, [ids], num_batches=1).ensure_calibrated(8)
 times, peaks = {}, {}
 for bits in (32, 8, 32, 8):
-    big.set_precision(bits)
     torch.cuda.reset_peak_memory_stats()
-    times.setdefault(bits, []).append(timed(step, repeats=10))
+    with big.at_precision(bits): times.setdefault(bits, []).append(timed(step, repeats=10))
     peaks[bits] = torch.cuda.max_memory_allocated() / 2**20
 results['gpt2_small_step'] = dict(step_ms_32=min(times[32]) * 1e3, step_ms_8=min(times[8]) * 1e3,
                                   time_ratio=min(times[8]) / min(times[32]), peak_mib_32=peaks[32],
