@@ -3,7 +3,8 @@
 This catches what a test of the source tree cannot: a module, a file or a requirement missing from
 the package. torch is installed first, as in tools/env.sh (TORCH_SPEC, TORCH_INDEX_URL), so pip does
 not pick a multi-GB CUDA build. The default run installs the wheel without its other requirements
-(they take a minute to install) and checks instead that every package the code imports is declared;
+(they take a minute to install) beyond fastcore, which the quantizer itself needs, and checks instead that
+every package the code imports is declared;
 `--slow` also installs the wheel with all its requirements.
 """
 import ast, os, subprocess, sys, venv, zipfile
@@ -22,9 +23,9 @@ from pathlib import Path
 from cpt_nb.quant import FakeQuantizer, MinMaxObserver, quant_range
 assert "site-packages" in Path(cpt_nb.__file__).as_posix(), cpt_nb.__file__  # the wheel, not the checkout
 x = torch.randn(1000)
-q = FakeQuantizer(bits=4, observer=MinMaxObserver())
-q.observing = True; y = q(x)
-s, z = q.qparams()
+q = FakeQuantizer(observer=MinMaxObserver())
+q.observing = True; y = q(x, 4)
+s, z = q.qparams(4)
 assert torch.equal(y, torch.fake_quantize_per_tensor_affine(x, s, z.int(), *quant_range(4)))
 print("ok", cpt_nb.__version__)
 '''
@@ -58,8 +59,19 @@ def _check_installed(py:Path, tmp_path:Path):
     assert 'demo' in _run(py.parent/'cpt_nb', '--help', cwd=tmp_path)
 
 
+def _light_requirements(wheel) -> list[str]:
+    "The wheel's declared requirements on the small pure-Python packages the smoke test imports (fastcore)."
+    with zipfile.ZipFile(wheel) as z:
+        meta = Parser().parsestr(z.read(next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))).decode())
+    reqs = [r for r in meta.get_all('Requires-Dist') or [] if 'extra ==' not in r]
+    light = [r for r in reqs if Requirement(r).name.lower() == 'fastcore']
+    assert light, reqs
+    return light
+
+
 def test_wheel_in_clean_venv(wheel, tmp_path):
     py = _clean_env(tmp_path/'env')
+    _run(py, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', *_light_requirements(wheel))
     _run(py, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-deps', wheel)
     _check_installed(py, tmp_path)
 
@@ -68,7 +80,7 @@ def test_wheel_declares_what_the_code_imports(wheel):
     with zipfile.ZipFile(wheel) as z:
         meta = Parser().parsestr(z.read(next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))).decode())
         sources = {n: z.read(n).decode() for n in z.namelist() if n.startswith('cpt_nb/') and n.endswith('.py')}
-    assert {'cpt_nb/quant.py', 'cpt_nb/cli.py', 'cpt_nb/bench.py'} <= set(sources), sorted(sources)
+    assert {'cpt_nb/quant.py', 'cpt_nb/cli.py', 'cpt_nb/bench.py', 'cpt_nb/all.py'} <= set(sources), sorted(sources)
     declared = {Requirement(r).name.lower() for r in meta.get_all('Requires-Dist') or [] if 'extra ==' not in r}
     imported = set()
     for src in sources.values():
