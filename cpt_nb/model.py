@@ -132,7 +132,7 @@ class CPTModel(nn.Module):
         super().__init__()
         if config is not None and kwargs: raise ValueError(f"give a CPTConfig or its fields as keywords, not both (got {sorted(kwargs)})")
         config = CPTConfig(**kwargs) if config is None else config
-        self.model, self.mode = model, config.mode
+        self.model = model
         names = find_targets(model, config.target_modules)
         out = model.get_output_embeddings()
         if config.untie_lm_head and out is not None and any(model.get_submodule(n) is out for n in names):
@@ -174,6 +174,12 @@ def _untie_output_embeddings(self:CPTModel):
     if out is None or inp is None or out.weight is not inp.weight: return
     out.weight = nn.Parameter(inp.weight.detach().clone())
     self.model.config.tie_word_embeddings = False
+
+
+@patch(as_prop=True)
+def mode(self:CPTModel) -> str:
+    "The training mode, \"lora\" or \"full\" (from `cpt_config`)."
+    return self.cpt_config.mode
 
 
 @patch
