@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from torch import Tensor
 
 from .model import CPTModel, _restoring, _temporarily
-from .quant import FULL_PRECISION, QUANTIZED_BITS, validate_bits
+from .quant import FULL_PRECISION, validate_bits
 
 _logger = logging.getLogger('cpt_nb.calibration')  # by name: in the notebook, __name__ is '__main__'
 
