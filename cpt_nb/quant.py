@@ -84,6 +84,11 @@ def calc_qparams(min_val:Tensor, # smallest value seen (per tensor, or one per c
     "Scale and zero point (both float32, shaped like `min_val`) that map `[min_val, max_val]` onto `bits`-bit levels."
     qmin, qmax = quant_range(bits, symmetric)
     _check_finite(min_val, max_val, what="the range")
+    return _scale_zero_point(min_val, max_val, qmin, qmax, symmetric)
+
+
+def _scale_zero_point(min_val:Tensor, max_val:Tensor, qmin:int, qmax:int, symmetric:bool) -> tuple[Tensor, Tensor]:
+    "`calc_qparams` for a range already known to be finite (no check, so no wait for a GPU)."
     lo = min_val.float().clamp(max=0)
     hi = max_val.float().clamp(min=0)
     if symmetric:
@@ -107,7 +112,7 @@ class MinMaxObserver(nn.Module):
         self.register_buffer('min_val', torch.tensor(float('inf')))
         self.register_buffer('max_val', torch.tensor(float('-inf')))
         self.register_buffer('num_observed', torch.tensor(0))  # tensors seen since the last reset
-        self.range_version = 0  # bumped whenever the range changes
+        self.range_version = 0  # bumped by every update of the range
         self._count = 0  # mirror of num_observed
 
     @property
@@ -159,7 +164,7 @@ def qparams(self:MinMaxObserver, bits:int, symmetric:bool=False) -> tuple[Tensor
     if not self.calibrated:
         raise NotCalibratedError("this observer has seen no data yet: run a calibration pass "
                                  "(or observe a tensor) before quantizing")
-    return calc_qparams(self.min_val, self.max_val, bits, symmetric)
+    return _scale_zero_point(self.min_val, self.max_val, *quant_range(bits, symmetric), symmetric)  # checked on entry
 
 
 @patch
@@ -181,6 +186,7 @@ def _load_from_state_dict(self:MinMaxObserver, state_dict, prefix, *args, **kwar
             setattr(self, name, torch.empty_like(t, device=getattr(self, name).device))
     nn.Module._load_from_state_dict(self, state_dict, prefix, *args, **kwargs)
     if prefix + 'num_observed' in state_dict: self._count = int(state_dict[prefix + 'num_observed'])
+    if self.calibrated: _check_finite(self.min_val, self.max_val, what=f"the range loaded into {prefix or 'the observer'}")
     self.range_version += 1
 
 # %% ../nbs/00_quant.ipynb #0a7c31d9
@@ -196,20 +202,26 @@ class MovingAverageObserver(MinMaxObserver):
         self.averaging_constant = averaging_constant
 
     def _update(self, lo:Tensor, hi:Tensor):
-        c = self.averaging_constant
-        self.min_val = self.min_val + c * (lo - self.min_val)
-        self.max_val = self.max_val + c * (hi - self.max_val)
+        c = self.averaging_constant  # a weighted mean of two finite values is finite: no m + c * (x - m), which can overflow
+        self.min_val = (1 - c) * self.min_val + c * lo
+        self.max_val = (1 - c) * self.max_val + c * hi
 
     def extra_repr(self): return f"axis={self.axis}, averaging_constant={self.averaging_constant}"
 
 # %% ../nbs/00_quant.ipynb #e7dcd0f7
+def _compute_dtype(dtype:torch.dtype) -> torch.dtype:
+    "The dtype the kernels compute in: float32 for half-precision tensors (whose levels are not exact beyond 2**8 or 2**11)."
+    return dtype if dtype in (torch.float32, torch.float64) else torch.float32
+
+
 def _fake_quant(x, scale, inv_scale, zero_point, qmin, qmax):
-    return (torch.clamp(torch.round(x * inv_scale) + zero_point, qmin, qmax) - zero_point) * scale
+    xc = x.to(_compute_dtype(x.dtype))
+    return ((torch.clamp(torch.round(xc * inv_scale) + zero_point, qmin, qmax) - zero_point) * scale).to(x.dtype)
 
 
 def _clipped_grad(grad, x, inv_scale, zero_point, qmin, qmax):
     # the clipped STE: pass the gradient where x's level fell inside [qmin, qmax], zero elsewhere
-    r = torch.round(x * inv_scale) + zero_point
+    r = torch.round(x.to(_compute_dtype(x.dtype)) * inv_scale) + zero_point
     return torch.where((r >= qmin) & (r <= qmax), grad, 0.)
 
 
@@ -225,16 +237,17 @@ _LEVELS = {}  # (value, dtype, device) -> 0-dim tensor
 
 
 def _as_level(v, like:Tensor) -> Tensor:
-    key = (float(v), like.dtype, like.device)
-    if key not in _LEVELS: _LEVELS[key] = torch.tensor(key[0], dtype=like.dtype, device=like.device)
+    key = (float(v), _compute_dtype(like.dtype), like.device)
+    if key not in _LEVELS: _LEVELS[key] = torch.tensor(key[0], dtype=key[1], device=like.device)
     return _LEVELS[key]
 
 
 def _canonical(x:Tensor, scale:Tensor, zero_point:Tensor, axis:int|None) -> tuple[Tensor, Tensor, Tensor]:
     "`x` viewed as 1-D (per tensor) or 3-D `(before, channels, after)` (per channel), with qparams to match."
+    dtype = _compute_dtype(x.dtype)
     if axis is None:
         if scale.numel() != 1: raise ValueError(f"per-tensor quantization needs one scale; got {scale.numel()}")
-        return x.reshape(-1), scale.reshape(()).to(x.dtype), zero_point.reshape(()).to(x.dtype)
+        return x.reshape(-1), scale.reshape(()).to(dtype), zero_point.reshape(()).to(dtype)
     axis = axis % x.ndim
     channels = x.shape[axis]
     if scale.numel() != channels or zero_point.numel() != channels:
@@ -242,7 +255,7 @@ def _canonical(x:Tensor, scale:Tensor, zero_point:Tensor, axis:int|None) -> tupl
                          f"got {scale.numel()} and {zero_point.numel()}")
     shape = (1, channels, 1)
     return (x.reshape(math.prod(x.shape[:axis]), channels, -1),
-            scale.reshape(shape).to(x.dtype), zero_point.reshape(shape).to(x.dtype))
+            scale.reshape(shape).to(dtype), zero_point.reshape(shape).to(dtype))
 
 
 class _FakeQuantize(torch.autograd.Function):
@@ -327,8 +340,9 @@ def _uniform_noise(n:int, seed:Tensor, device) -> Tensor:
 
 def _stochastic_quant(x, seed, scale, inv_scale, zero_point, qmin, qmax):
     # floor(v + u), u ~ U[0, 1), equals v on average: rounding without bias
-    u = _uniform_noise(x.numel(), seed, x.device).view(x.shape).to(x.dtype)
-    return (torch.clamp(torch.floor(x * inv_scale + u) + zero_point, qmin, qmax) - zero_point) * scale
+    dtype = _compute_dtype(x.dtype)
+    u = _uniform_noise(x.numel(), seed, x.device).view(x.shape).to(dtype)
+    return ((torch.clamp(torch.floor(x.to(dtype) * inv_scale + u) + zero_point, qmin, qmax) - zero_point) * scale).to(x.dtype)
 
 
 _KERNELS['stochastic_quant'] = _stochastic_quant
