@@ -122,11 +122,15 @@ class CyclicPrecisionScheduler:
 
 # %% ../nbs/01_schedule.ipynb #7f3a0e96
 @patch
+def _at(self:CyclicPrecisionScheduler, i:int) -> int:
+    "Bit width at step (or epoch) `i` of the run, `i` already checked; the position in the cycle is exact."
+    return _bits_at(self.profile, i * self.num_cycles % self.total / self.total, self.b_min, self.b_max, self.rounding)
+
+
+@patch
 def _precision(self:CyclicPrecisionScheduler, i) -> int:
     "Bit width at step (or epoch) `i`, after checking it lies in the run."
-    i = _as_int(i, self.unit, lambda v: 0 <= v < self.total, f"an int in [0, {self.total})")
-    frac = i * self.num_cycles % self.total / self.total  # exact position in the cycle
-    return _bits_at(self.profile, frac, self.b_min, self.b_max, self.rounding)
+    return self._at(_as_int(i, self.unit, lambda v: 0 <= v < self.total, f"an int in [0, {self.total})"))
 
 
 @patch
@@ -158,9 +162,7 @@ CyclicPrecisionScheduler.get_precision_for_epoch = CyclicPrecisionScheduler.prec
 @patch
 def _period(self:CyclicPrecisionScheduler) -> list[int]:
     "Bit widths of the shortest stretch that repeats."
-    n, N = self.num_cycles, self.total
-    return [_bits_at(self.profile, i * n % N / N, self.b_min, self.b_max, self.rounding)
-            for i in range(N // math.gcd(N, n))]
+    return [self._at(i) for i in range(self.total // math.gcd(self.total, self.num_cycles))]
 
 
 @patch
