@@ -58,7 +58,7 @@ class CPTLinear(nn.Module):
         self.quantize = dict(weights=True, inputs=True, lora=True, gradients=True)
         self.lora_enabled, self.calibrating, self.track_input_ranges = True, False, True
         self.name = 'CPTLinear'  # CPTModel sets the layer's path in the model, for error messages
-        self._measured_at = {}  # tensor name -> its `_version` when its range was last measured
+        self._measured_at = {}  # tensor name -> the `_tensor_key` it had when its range was last measured
         self._weight_cache = None  # (key, quantized frozen weight)
 
     @property
@@ -176,13 +176,18 @@ def _remeasure(quantizer:FakeQuantizer, t:Tensor):
     quantizer.observer(t)
 
 
+def _tensor_key(t:Tensor) -> tuple:
+    "Which tensor `t` is, where its data lives and how often it was changed in place."
+    return id(t), t.data_ptr(), t._version
+
+
 @patch
 def _measure(self:CPTLinear, name:str, quantizer:FakeQuantizer, force:bool=False) -> bool:
     "Measure tensor `name`'s range if it changed since the last measurement (or `force`); return whether it did."
     t = getattr(self, name)
-    if not force and self._measured_at.get(name) == t._version and quantizer.observer.calibrated: return False
+    if not force and self._measured_at.get(name) == _tensor_key(t) and quantizer.observer.calibrated: return False
     _remeasure(quantizer, t)
-    self._measured_at[name] = t._version
+    self._measured_at[name] = _tensor_key(t)
     return True
 
 
@@ -218,10 +223,10 @@ def quantized_weight(self:CPTLinear, bits:int) -> Tensor:
     "The weight as this layer uses it at `bits`: fake-quantized per output channel, cached while it is frozen."
     w = self.weight
     if validate_bits(bits) == FULL_PRECISION: return w
-    if w.requires_grad and torch.is_grad_enabled():  # trained weight: quantize afresh, keeping the graph
+    if w.requires_grad:  # a trained weight: quantized afresh (keeping the graph), not cached
         return self._quantize_tensor('weight', self.weight_quantizer, bits)
     self.measure_weight_range()  # first, so that the key below sees a re-measured range
-    key = (bits, w._version, self.weight_quantizer.observer.range_version, w.device, w.dtype)
+    key = (bits, _tensor_key(w), self.weight_quantizer.observer.range_version, w.device, w.dtype)
     if self._weight_cache is None or self._weight_cache[0] != key:
         with torch.no_grad(): self._weight_cache = (key, self._quantize_tensor('weight', self.weight_quantizer, bits))
     return self._weight_cache[1]
