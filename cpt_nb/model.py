@@ -34,7 +34,7 @@ MODES = ('lora', 'full')
 CPT_CONFIG_NAME, WEIGHTS_NAME = 'cpt_config.json', 'model.safetensors'
 
 
-@dataclass
+@dataclass(frozen=True)
 class CPTConfig:
     "How `CPTModel` wraps a model: its one set of options, saved as `cpt_config.json`."
     mode:str='lora' # "lora": frozen base, LoRA + LayerNorms train; "full": every weight trains
@@ -46,19 +46,19 @@ class CPTConfig:
     untie_lm_head:bool=True # give a swapped LM head its own copy of a tied embedding matrix
 
     def __post_init__(self):
+        put = lambda name, value: object.__setattr__(self, name, value)  # normalising a frozen dataclass
         if self.mode not in MODES: raise ValueError(f"mode must be one of {MODES}; got {self.mode!r}")
-        if self.lora_rank is None: self.lora_rank = 16 if self.mode == 'lora' else 0
         least = 1 if self.mode == 'lora' else 0
-        self.lora_rank = _as_int(self.lora_rank, 'lora_rank', lambda r: r >= least,
-                                 f"an int >= {least} in {self.mode!r} mode")
+        rank = (16 if self.mode == 'lora' else 0) if self.lora_rank is None else self.lora_rank
+        put('lora_rank', _as_int(rank, 'lora_rank', lambda r: r >= least, f"an int >= {least} in {self.mode!r} mode"))
         if isinstance(self.lora_alpha, bool) or not isinstance(self.lora_alpha, Real) or not math.isfinite(self.lora_alpha):
             raise ValueError(f"lora_alpha must be a finite number; got {self.lora_alpha!r}")
-        self.grad_bits = validate_bits(self.grad_bits)
+        put('grad_bits', validate_bits(self.grad_bits))
         if self.grad_mode not in GradientQuantizer.modes:
             raise ValueError(f"grad_mode must be one of {GradientQuantizer.modes}; got {self.grad_mode!r}")
-        if isinstance(self.target_modules, str): self.target_modules = [self.target_modules]
+        if isinstance(self.target_modules, str): put('target_modules', [self.target_modules])
         elif self.target_modules is not None and not callable(self.target_modules):
-            self.target_modules = list(self.target_modules)
+            put('target_modules', list(self.target_modules))
 
 # %% ../nbs/03_model.ipynb #7d3c1f58
 _ADAPTER_FIELDS = ('mode', 'target_modules', 'lora_rank', 'lora_alpha', 'grad_mode')  # must match to load an adapter
@@ -333,15 +333,21 @@ def adapter_state_dict(self:CPTModel) -> dict[str, torch.Tensor]:
     return {k: v for k, v in self.state_dict().items() if k in names}
 
 
+def _same_shape(key:str, t:torch.Tensor, own:torch.Tensor) -> bool:
+    # a weight range never measured is a scalar; once measured it has one value per output channel
+    weight_range = key.endswith(('weight_quantizer.observer.min_val', 'weight_quantizer.observer.max_val'))
+    return t.shape == own.shape or (weight_range and 0 in (t.ndim, own.ndim))
+
+
 @patch
-def _check_loadable(self:CPTModel, tensors:dict, source:str, require_all:bool):
+def _check_loadable(self:CPTModel, tensors:dict, source:str, required:Iterable[str]):
+    "Raise a `ValueError` naming the first tensor of `tensors` this model lacks or shapes differently, or a `required` one missing."
     own = self.state_dict()
     for k, t in sorted(tensors.items()):
         if k not in own: raise ValueError(f"{source}: tensor {k!r} does not exist in this model")
-        if t.shape != own[k].shape and not k.endswith(('observer.min_val', 'observer.max_val')):
-            raise ValueError(f"{source}: shape mismatch for {k!r}: checkpoint {tuple(t.shape)}, "
-                             f"model {tuple(own[k].shape)}")
-    missing = sorted(set(own) - set(tensors)) if require_all else []
+        if not _same_shape(k, t, own[k]):
+            raise ValueError(f"{source}: shape mismatch for {k!r}: checkpoint {tuple(t.shape)}, model {tuple(own[k].shape)}")
+    missing = sorted(set(required) - set(tensors))
     if missing: raise ValueError(f"{source}: missing tensor {missing[0]!r} ({len(missing)} missing)")
 
 
@@ -358,9 +364,10 @@ def load_adapter(self:CPTModel, path:str|Path) -> CPTModel:
     if not path.is_file(): raise FileNotFoundError(f"no adapter file at {path}")
     from safetensors import safe_open
     with safe_open(path, framework='pt') as f: meta = f.metadata() or {}
-    if 'cpt_config' in meta: self.cpt_config.check_adapter(CPTConfig.from_dict(json.loads(meta['cpt_config']), str(path)), str(path))
+    if 'cpt_config' not in meta: raise ValueError(f"{path} is not an adapter written by save_adapter (it records no cpt_config)")
+    self.cpt_config.check_adapter(CPTConfig.from_dict(json.loads(meta['cpt_config']), str(path)), str(path))
     tensors = load_file(path, device=str(next(self.parameters()).device))
-    self._check_loadable(tensors, str(path), require_all=False)
+    self._check_loadable(tensors, str(path), required=self.adapter_state_dict())
     self.load_state_dict(tensors, strict=False)
     return self
 
@@ -399,7 +406,7 @@ def from_pretrained(cls:CPTModel, name_or_path:str|Path, **kwargs) -> CPTModel:
         if not (path/WEIGHTS_NAME).is_file(): raise FileNotFoundError(f"{path/WEIGHTS_NAME} is missing")
         model = cls(AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path)), saved)
         tensors = load_file(path/WEIGHTS_NAME)
-        model._check_loadable(tensors, str(path/WEIGHTS_NAME), require_all=True)
+        model._check_loadable(tensors, str(path/WEIGHTS_NAME), required=model.state_dict())
         model.load_state_dict(tensors, strict=True)
         return model
     looks_local = path.is_absolute() or str(name_or_path).startswith(('.', '~')) or path.exists()
