@@ -64,10 +64,15 @@ class CalibrationManager:
         if not isinstance(model, CPTModel): raise TypeError(f"CalibrationManager needs a CPTModel; got {type(model).__name__}")
         if num_batches < 1: raise ValueError(f"num_batches must be at least 1; got {num_batches}")
         self.model, self.train_loader, self.num_batches = model, train_loader, num_batches
-        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self._device = torch.device(device) if device is not None else None
         self.layers = list(model.cpt_layers.values())
         self._busy = False  # a calibration is running: the automatic hook stands aside
         self._hook = model.model.register_forward_pre_hook(self._auto_hook, with_kwargs=True) if auto_calibrate else None
+
+    @property
+    def device(self) -> torch.device:
+        "Where calibration batches go: the device given, or wherever the model is now."
+        return self._device or next(self.model.parameters()).device
 
     def __repr__(self):
         return f"CalibrationManager({len(self.layers)} layers, calibrated_bits={sorted(self.calibrated_bits)})"
