@@ -19,10 +19,11 @@ from torch import Tensor, nn
 _logger = logging.getLogger('cpt_nb.quant')  # by name: in the notebook, __name__ is '__main__'
 
 # %% auto #0
-__all__ = ['FULL_PRECISION', 'QUANTIZED_BITS', 'ALLOWED_BITS', 'FUSED_MIN_NUMEL', 'BitWidthError', 'validate_bits', 'quant_range',
-           'NonFiniteError', 'calc_qparams', 'NotCalibratedError', 'MinMaxObserver', 'MovingAverageObserver',
-           'fake_quantize', 'FakeQuantizer', 'GradientQuantizer', 'sqnr_db', 'quantization_error_table', 'set_fused',
-           'fused_mode', 'fused']
+__all__ = ['FULL_PRECISION', 'QUANTIZED_BITS', 'ALLOWED_BITS', 'INPUT_GRANULARITIES', 'INPUT_CALIBRATIONS', 'CLIP_GRID',
+           'FUSED_MIN_NUMEL', 'BitWidthError', 'validate_bits', 'quant_range', 'NonFiniteError', 'calc_qparams',
+           'NotCalibratedError', 'MinMaxObserver', 'MovingAverageObserver', 'fake_quantize', 'FakeQuantizer',
+           'per_token_qparams', 'fake_quantize_per_token', 'mse_clip_ratio', 'percentile_range', 'InputQuantizer',
+           'GradientQuantizer', 'sqnr_db', 'quantization_error_table', 'set_fused', 'fused_mode', 'fused']
 
 # %% ../nbs/00_quant.ipynb #957fc09d
 FULL_PRECISION = 32  # "bits" value meaning no quantization at all
@@ -139,7 +140,14 @@ def extrema(self:MinMaxObserver, x:Tensor) -> tuple[Tensor, Tensor]:
 @patch
 def forward(self:MinMaxObserver, x:Tensor) -> Tensor:
     "Record the range of `x` and return `x` unchanged."
-    lo, hi = self.extrema(x)
+    self.observe_range(*self.extrema(x))
+    return x
+
+
+@patch
+def observe_range(self:MinMaxObserver, lo:Tensor, hi:Tensor):
+    "Record a range found elsewhere (a clipped one, say) as if a tensor with that min and max had been observed."
+    lo, hi = lo.detach().float(), hi.detach().float()
     _check_finite(lo, hi)
     if self.calibrated and lo.shape != self.min_val.shape:
         raise ValueError(f"observer has ranges of shape {tuple(self.min_val.shape)} but got data "
@@ -149,7 +157,6 @@ def forward(self:MinMaxObserver, x:Tensor) -> Tensor:
     self.num_observed += 1
     self._count += 1
     self.range_version += 1
-    return x
 
 
 @patch
@@ -317,6 +324,185 @@ class FakeQuantizer(nn.Module):
                              axis=self.observer.axis, clipped_ste=self.clipped_ste)
 
     def extra_repr(self): return f"symmetric={self.symmetric}, enabled={self.enabled}"
+
+# %% ../nbs/00_quant.ipynb #ac7a0002
+INPUT_GRANULARITIES = ('tensor', 'token')  # one calibrated range per tensor, or each token's own range
+INPUT_CALIBRATIONS = ('minmax', 'percentile', 'mse')  # how a calibration batch sets the range or the clipping
+
+
+def per_token_qparams(x:Tensor, # inputs: features along the last axis, tokens along all the others
+                      bits:int, # bit width in 2..18
+                      clip_ratio:float|Tensor=1., # fraction of each token's range to keep
+                      symmetric:bool=False, # signed levels with zero point 0
+                     ) -> tuple[Tensor, Tensor]:
+    "Scale and zero point (one per token, float32) from each token's min and max times `clip_ratio`."
+    lo, hi = torch.aminmax(x.detach().reshape(-1, x.shape[-1]), dim=-1)
+    return _scale_zero_point(lo.float() * clip_ratio, hi.float() * clip_ratio, *quant_range(bits, symmetric), symmetric)
+
+
+def fake_quantize_per_token(x:Tensor, # inputs: features along the last axis
+                            bits:int, # bit width in 2..18
+                            clip_ratio:float|Tensor=1., # fraction of each token's range to keep
+                            symmetric:bool=False, # signed levels with zero point 0
+                            clipped_ste:bool=True, # zero gradient where a value was clipped
+                           ) -> Tensor:
+    "`x` fake-quantized with one scale and zero point per token, each from that token's own range."
+    scale, zero_point = per_token_qparams(x, bits, clip_ratio, symmetric)
+    x2 = x.reshape(-1, x.shape[-1])
+    return fake_quantize(x2, scale, zero_point, *quant_range(bits, symmetric), axis=0,
+                         clipped_ste=clipped_ste).view(x.shape)
+
+# %% ../nbs/00_quant.ipynb #ac7a0006
+CLIP_GRID = tuple(0.8 ** k for k in range(16))  # coarse clip ratios, 1 down to 0.035
+
+
+def _sample_rows(x:Tensor, max_rows:int) -> Tensor:
+    "At most `max_rows` evenly spaced rows of `x` as `(tokens, features)`, in float32."
+    x2 = x.detach().reshape(-1, x.shape[-1])
+    if x2.shape[0] > max_rows: x2 = x2[torch.linspace(0, x2.shape[0] - 1, max_rows, device=x.device).long()]
+    return x2.float()
+
+
+def _clip_errors(x2:Tensor, bits:int, ratios, per_token:bool, symmetric:bool, full_range=None) -> Tensor:
+    "Mean squared quantization error of `x2` at `bits` for each clip ratio in `ratios` (per tensor: of `full_range`)."
+    qmin, qmax = quant_range(bits, symmetric)
+    if per_token: lo, hi = torch.aminmax(x2, dim=-1, keepdim=True)
+    else: lo, hi = torch.aminmax(x2) if full_range is None else full_range
+    errs = []
+    for r in ratios:
+        scale, zero_point = _scale_zero_point(lo * r, hi * r, qmin, qmax, symmetric)
+        q = _fake_quant(x2, scale, 1 / scale, zero_point, qmin, qmax)
+        errs.append((q - x2).pow(2).mean())
+    return torch.stack(errs)
+
+
+@torch.no_grad()
+def mse_clip_ratio(x:Tensor, # the values to quantize (features along the last axis)
+                   bits:int, # bit width in 2..18
+                   per_token:bool=False, # each token's own range (True) or one range for the tensor
+                   symmetric:bool=False, # signed levels with zero point 0
+                   max_rows:int=512, # tokens sampled for the search
+                   refine:int=8, # extra ratios tried between the best coarse ratio's neighbours
+                  ) -> float:
+    "The clip ratio `r` (range `r * [min, max]`) with the least mean squared quantization error of `x` at `bits`."
+    bits = validate_bits(bits)
+    x2 = _sample_rows(x, max_rows)
+    full = None if per_token else tuple(t.float() for t in torch.aminmax(x.detach()))  # the range r scales
+    coarse = _clip_errors(x2, bits, CLIP_GRID, per_token, symmetric, full)
+    i = int(coarse.argmin())
+    above, below = CLIP_GRID[max(i - 1, 0)], CLIP_GRID[min(i + 1, len(CLIP_GRID) - 1)]
+    fine = torch.linspace(below, above, refine + 2)[1:-1].tolist()
+    candidates = [CLIP_GRID[i]] + fine
+    return candidates[int(_clip_errors(x2, bits, candidates, per_token, symmetric, full).argmin())]
+
+# %% ../nbs/00_quant.ipynb #ac7a0020
+@torch.no_grad()
+def percentile_range(x:Tensor, # the values
+                     percentile:float=99.99, # share of values to keep inside, in percent (above 50)
+                     max_numel:int=1 << 22, # values sampled (evenly spaced) from a larger tensor
+                    ) -> tuple[Tensor, Tensor]:
+    "The `100 - percentile`th and the `percentile`th percentile of `x`, as float32 scalars."
+    if not 50 < percentile <= 100: raise ValueError(f"percentile must be in (50, 100]; got {percentile}")
+    flat = x.detach().reshape(-1)
+    if flat.numel() > max_numel: flat = flat[::math.ceil(flat.numel() / max_numel)]
+    q = torch.tensor([1 - percentile / 100, percentile / 100], device=x.device)
+    lo, hi = torch.quantile(flat.float(), q)
+    return lo, hi
+
+# %% ../nbs/00_quant.ipynb #ac7a0011
+class InputQuantizer(nn.Module):
+    "Fake-quantizes a layer's inputs at one precision: one calibrated range per tensor, or each token's own range."
+    def __init__(self,
+                 granularity:str='tensor', # "tensor": one calibrated range; "token": each token's range, on the fly
+                 calibration:str='minmax', # how calibration sets range or clipping: "minmax", "percentile" or "mse"
+                 percentile:float=99.99, # for "percentile": share of the values kept inside the range, in percent
+                 averaging_constant:float=0.1, # weight of each new batch in the running mean (of ranges or ratios)
+                ):
+        super().__init__()
+        if granularity not in INPUT_GRANULARITIES:
+            raise ValueError(f"granularity must be one of {INPUT_GRANULARITIES}; got {granularity!r}")
+        if calibration not in INPUT_CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {INPUT_CALIBRATIONS}; got {calibration!r}")
+        if granularity == 'token' and calibration == 'percentile':
+            raise ValueError("percentile calibration needs one range per tensor (granularity='tensor'); "
+                             "per token, use 'mse' (a clip ratio) or 'minmax'")
+        if not 50 < percentile <= 100: raise ValueError(f"percentile must be in (50, 100]; got {percentile}")
+        self.granularity, self.calibration, self.percentile = granularity, calibration, percentile
+        self.observer = MovingAverageObserver(averaging_constant=averaging_constant) if granularity == 'tensor' else None
+        if self.observer is None:
+            self.register_buffer('clip_ratio', torch.tensor(1.))
+            self.register_buffer('num_observed', torch.tensor(0))
+        self._averaging_constant, self._count = averaging_constant, 0
+
+    def extra_repr(self): return f"granularity={self.granularity!r}, calibration={self.calibration!r}"
+
+# %% ../nbs/00_quant.ipynb #ac7a0013
+@patch(as_prop=True)
+def calibrated(self:InputQuantizer) -> bool:
+    "Can it quantize? (Per-token min/max ranges need no calibration at all.)"
+    if self.observer is not None: return self.observer.calibrated
+    return self.calibration == 'minmax' or self._count > 0
+
+
+@patch(as_prop=True)
+def tracks_training(self:InputQuantizer) -> bool:
+    "Does a training forward keep updating the range? (Only the original per-tensor min/max does.)"
+    return self.observer is not None and self.calibration == 'minmax'
+
+
+def _get_averaging(self:InputQuantizer) -> float: return self._averaging_constant
+def _set_averaging(self:InputQuantizer, c:float):
+    if not 0 < c <= 1: raise ValueError(f"averaging_constant must be in (0, 1]; got {c}")
+    self._averaging_constant = c
+    if self.observer is not None: self.observer.averaging_constant = c
+InputQuantizer.averaging_constant = property(_get_averaging, _set_averaging,
+                                             doc="Weight of each new batch in the running mean.")
+
+
+@patch
+def reset(self:InputQuantizer):
+    "Forget the calibrated range or clip ratio."
+    if self.observer is not None: return self.observer.reset()
+    self.clip_ratio.fill_(1.); self.num_observed.zero_(); self._count = 0
+
+
+@patch
+def _load_from_state_dict(self:InputQuantizer, state_dict, prefix, *args, **kwargs):
+    nn.Module._load_from_state_dict(self, state_dict, prefix, *args, **kwargs)
+    if prefix + 'num_observed' in state_dict and self.observer is None: self._count = int(state_dict[prefix + 'num_observed'])
+
+# %% ../nbs/00_quant.ipynb #ac7a0015
+@patch
+@torch.no_grad()
+def observe(self:InputQuantizer, x:Tensor, bits:int):
+    "Fold one calibration batch `x` into the range (per tensor) or the clip ratio (per token), for `bits`."
+    bits = validate_bits(bits)
+    if bits == FULL_PRECISION: raise BitWidthError("full precision needs no input calibration")
+    if self.observer is not None:
+        if self.calibration == 'minmax': self.observer(x); return
+        if self.calibration == 'percentile': lo, hi = percentile_range(x, self.percentile)
+        else:
+            lo, hi = self.observer.extrema(x)
+            r = mse_clip_ratio(x, bits)
+            lo, hi = lo * r, hi * r
+        self.observer.observe_range(lo, hi)
+        return
+    _check_finite(*torch.aminmax(x.detach()), what="the calibration input")
+    r = 1. if self.calibration == 'minmax' else mse_clip_ratio(x, bits, per_token=True)
+    c = self._averaging_constant if self._count else 1.
+    self.clip_ratio.mul_(1 - c).add_(c * r)
+    self.num_observed += 1
+    self._count += 1
+
+
+@patch
+def forward(self:InputQuantizer, x:Tensor, bits:int) -> Tensor:
+    "`x` fake-quantized to `bits` with the calibrated range, or each token's own range (clipped as calibrated)."
+    if validate_bits(bits) == FULL_PRECISION: return x
+    if not self.calibrated: raise NotCalibratedError(f"no input range for {bits} bits: calibrate that precision first")
+    if self.observer is None: return fake_quantize_per_token(x, bits, self.clip_ratio)
+    scale, zero_point = self.observer.qparams(bits)
+    return fake_quantize(x, scale, zero_point, *quant_range(bits))
 
 # %% ../nbs/00_quant.ipynb #5d0e8f21
 _MASK32 = 0xFFFFFFFF
