@@ -13,8 +13,8 @@ from fastcore.basics import patch
 from torch import Tensor, nn
 from transformers.pytorch_utils import Conv1D
 
-from .quant import (FULL_PRECISION, QUANTIZED_BITS, FakeQuantizer, GradientQuantizer, MinMaxObserver,
-                          MovingAverageObserver, NonFiniteError, NotCalibratedError, validate_bits)
+from .quant import (FULL_PRECISION, QUANTIZED_BITS, FakeQuantizer, GradientQuantizer, InputQuantizer,
+                          MinMaxObserver, NonFiniteError, NotCalibratedError, _check_finite, validate_bits)
 
 # %% auto #0
 __all__ = ['init_lora_', 'CPTLinear']
@@ -44,6 +44,12 @@ class CPTLinear(nn.Module):
                  grad_bits:int=8, # bit width of the output-gradient quantizer
                  grad_mode:str='dynamic', # gradient range: "dynamic" (from each gradient) or "static" (calibrated)
                  input_averaging_constant:float=0.1, # weight of each new batch in the input ranges' moving average
+                 input_granularity:str='tensor', # "tensor": one calibrated range per precision; "token": each token's own
+                 input_calibration:str='minmax', # how calibration sets input ranges: "minmax", "percentile" or "mse"
+                 input_percentile:float=99.99, # for "percentile" calibration: share of values kept, in percent
+                 smoothing:float|None=None, # SmoothQuant strength alpha in [0, 1] for the quantized path; None: off
+                 weight_group_size:int|None=None, # weight ranges per group of this many inputs of a row; None: per row
+                 rotation:int|None=None, # largest Hadamard block rotating inputs and weight in the quantized path; None: off
                 ):
         super().__init__()
         if lora_rank < 0: raise ValueError(f"lora_rank must be >= 0; got {lora_rank}")
@@ -53,7 +59,10 @@ class CPTLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
         self._reset_base()
         self._init_lora(lora_rank, lora_alpha)
-        self._init_quantizers(grad_bits, grad_mode, input_averaging_constant)
+        self._init_quantizers(grad_bits, grad_mode, weight_group_size, dict(
+            averaging_constant=input_averaging_constant, granularity=input_granularity,
+            calibration=input_calibration, percentile=input_percentile))
+        self._init_outliers(smoothing, rotation)
         self._precision = _Precision()
         self.quantize = dict(weights=True, inputs=True, lora=True, gradients=True)
         self.lora_enabled, self.calibrating, self.track_input_ranges = True, False, True
@@ -73,12 +82,21 @@ class CPTLinear(nn.Module):
                                f"set it there, with set_precision({bits!r})")
         self._precision.bits = validate_bits(bits)
 
-    def __repr__(self):
-        return (f"CPTLinear(in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}, rank={self.lora_rank}, bits={self.bits}"
-                f"{', fan_in_fan_out=True' if self.fan_in_fan_out else ''})")
-
 # %% ../nbs/02_layers.ipynb #2a7f4c19
+@patch
+def __repr__(self:CPTLinear):
+    return (f"CPTLinear(in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}, rank={self.lora_rank}, bits={self.bits}"
+            f"{', fan_in_fan_out=True' if self.fan_in_fan_out else ''})")
+
+
+def _hadamard(n:int) -> Tensor:
+    "The `n` x `n` Hadamard matrix of Sylvester's construction, scaled to be orthonormal (`n` a power of 2)."
+    h = torch.ones(1, 1)
+    while h.shape[0] < n: h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)])
+    return h / math.sqrt(n)
+
+
 @patch
 def _reset_base(self:CPTLinear):
     nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -103,16 +121,40 @@ def has_lora(self:CPTLinear) -> bool:
     "Does this layer have a LoRA adapter (rank > 0)?"
     return self.lora_rank > 0
 
-
+# %% ../nbs/02_layers.ipynb #2a7f4c20
 @patch
-def _init_quantizers(self:CPTLinear, grad_bits:int, grad_mode:str, input_averaging_constant:float):
-    self.weight_quantizer = FakeQuantizer(MinMaxObserver(axis=1 if self.fan_in_fan_out else 0), clipped_ste=False)
-    self.input_quantizers = nn.ModuleDict({
-        str(b): FakeQuantizer(MovingAverageObserver(averaging_constant=input_averaging_constant))
-        for b in QUANTIZED_BITS})
+def _init_quantizers(self:CPTLinear, grad_bits:int, grad_mode:str, group:int|None, input_options:dict):
+    if group is not None and (isinstance(group, bool) or not isinstance(group, int) or group < 1 or self.in_features % group):
+        raise ValueError(f"weight_group_size must be None or a positive int dividing in_features={self.in_features}; got {group!r}")
+    self.weight_group_size = group  # grouped: the quantizer sees the weight as (out * in / group, group) rows
+    axis = 0 if group else (1 if self.fan_in_fan_out else 0)
+    self.weight_quantizer = FakeQuantizer(MinMaxObserver(axis=axis), clipped_ste=False)
+    self.input_quantizers = nn.ModuleDict({str(b): InputQuantizer(**input_options) for b in QUANTIZED_BITS})
     self.lora_A_quantizer = FakeQuantizer(MinMaxObserver(), clipped_ste=False)
     self.lora_B_quantizer = FakeQuantizer(MinMaxObserver(), clipped_ste=False)
     self.grad_quantizer = GradientQuantizer(grad_bits, grad_mode)
+
+
+def _check_outlier_options(smoothing, rotation):
+    if smoothing is not None and (isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing <= 1):
+        raise ValueError(f"smoothing must be None or a number in [0, 1] (SmoothQuant's alpha); got {smoothing!r}")
+    if rotation is not None and (isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 2
+                                 or rotation & (rotation - 1)):
+        raise ValueError(f"rotation must be None or a power of 2 >= 2 (the largest Hadamard block); got {rotation!r}")
+
+
+@patch
+def _init_outliers(self:CPTLinear, smoothing:float|None, rotation:int|None):
+    _check_outlier_options(smoothing, rotation)
+    self.smoothing = smoothing
+    if smoothing is not None:
+        self.register_buffer('smooth', torch.ones(self.in_features))
+        self.register_buffer('smooth_measured', torch.tensor(False))
+    self._smooth_ready = False  # mirror of smooth_measured (no device read per forward)
+    block = 1  # the largest power of 2 up to `rotation` that divides in_features
+    while rotation and block * 2 <= rotation and self.in_features % (block * 2) == 0: block *= 2
+    self.rotation, self.rotation_block = rotation, (block if block > 1 else None)
+    if self.rotation_block: self.register_buffer('hadamard', _hadamard(block), persistent=False)
 
 # %% ../nbs/02_layers.ipynb #d6e2a8c5
 @patch(cls_method=True)
@@ -163,9 +205,12 @@ def forward(self:CPTLinear, x:Tensor) -> Tensor:
     if bits == FULL_PRECISION:
         y = self._linear(x, self.weight)
         return self._add_lora(y, x, bits) if lora else y
-    xq = self._quantized_input(x, bits) if q['inputs'] else x
-    y = self._linear(xq, self.quantized_weight(bits) if q['weights'] else self.weight)
-    if lora: y = self._add_lora(y, xq, bits)
+    basis = self.smoothing is not None or self.rotation_block is not None  # outlier handling (a later section)
+    xs = self._into_basis(x) if basis else x
+    xq = self._quantized_input(xs, bits) if q['inputs'] else xs
+    w = self.quantized_weight(bits) if q['weights'] else self._unsource('weight', self._source('weight'))
+    y = self._linear(xq, w)
+    if lora: y = self._add_lora(y, self._out_of_basis(xq) if basis else xq, bits)
     return self.grad_quantizer(y) if q['gradients'] else y
 
 # %% ../nbs/02_layers.ipynb #5a3e1c70
@@ -180,14 +225,34 @@ def _tensor_key(t:Tensor) -> tuple:
     "Which tensor `t` is, where its data lives and how often it was changed in place."
     return id(t), t.data_ptr(), t._version
 
+# %% ../nbs/02_layers.ipynb #5a3e1c71
+@patch
+def _source(self:CPTLinear, name:str) -> Tensor:
+    "What quantizer `name` quantizes: the tensor, or for the weight, times any smoothing factors, in rows of any group."
+    t = getattr(self, name)
+    if name != 'weight': return t
+    if self.smoothing is not None: t = t * (self.smooth[:, None] if self.fan_in_fan_out else self.smooth)
+    if self.rotation_block is not None: t = self._rotate(t, dim=0 if self.fan_in_fan_out else -1)
+    if self.weight_group_size is None: return t
+    return (t.T if self.fan_in_fan_out else t).reshape(-1, self.weight_group_size)
+
+
+@patch
+def _unsource(self:CPTLinear, name:str, q:Tensor) -> Tensor:
+    "A quantized `_source(name)` back in the layout of the tensor itself."
+    if name != 'weight' or self.weight_group_size is None: return q
+    q = q.reshape(self.out_features, self.in_features)
+    return q.T if self.fan_in_fan_out else q
+
 
 @patch
 def _measure(self:CPTLinear, name:str, quantizer:FakeQuantizer, force:bool=False) -> bool:
     "Measure tensor `name`'s range if it changed since the last measurement (or `force`); return whether it did."
-    t = getattr(self, name)
-    if not force and self._measured_at.get(name) == _tensor_key(t) and quantizer.observer.calibrated: return False
-    _remeasure(quantizer, t)
-    self._measured_at[name] = _tensor_key(t)
+    key = _tensor_key(getattr(self, name))
+    if name == 'weight' and self.smoothing is not None: key += _tensor_key(self.smooth)
+    if not force and self._measured_at.get(name) == key and quantizer.observer.calibrated: return False
+    _remeasure(quantizer, self._source(name))
+    self._measured_at[name] = key
     return True
 
 
@@ -215,7 +280,7 @@ def invalidate_caches(self:CPTLinear):
 @patch
 def _quantize_tensor(self:CPTLinear, name:str, quantizer:FakeQuantizer, bits:int) -> Tensor:
     self._measure(name, quantizer)
-    return quantizer(getattr(self, name), bits)
+    return self._unsource(name, quantizer(self._source(name), bits))
 
 
 @patch
@@ -241,11 +306,13 @@ def cached_weight_bytes(self:CPTLinear) -> int:
 @patch
 def _quantized_input(self:CPTLinear, x:Tensor, bits:int) -> Tensor:
     quantizer = self.input_quantizers[str(bits)]
-    observer = quantizer.observer
-    if self.calibrating or (self.training and self.track_input_ranges and observer.calibrated):
-        try: observer(x)
+    tracking = self.training and self.track_input_ranges and quantizer.tracks_training and quantizer.calibrated
+    if self.calibrating or tracking:
+        try:
+            if self.calibrating: quantizer.observe(x, bits)
+            else: quantizer.observer(x)
         except NonFiniteError as e: raise NonFiniteError(f"{self.name}: input at {bits} bits: {e}") from None
-    if not observer.calibrated:
+    if not quantizer.calibrated:
         raise NotCalibratedError(
             f"{self.name} has no input range for {bits} bits: calibrate that precision first "
             f"(CalibrationManager.ensure_calibrated({bits}), or a forward pass with `calibrating` on), "
@@ -255,24 +322,91 @@ def _quantized_input(self:CPTLinear, x:Tensor, bits:int) -> Tensor:
 
 @patch
 def is_calibrated(self:CPTLinear, bits:int) -> bool:
-    "Can this layer run at `bits`? (Full precision always can; below, it needs an input range.)"
+    "Can this layer run at `bits`? (Full precision always can; below, it needs an input range and any smoothing factors.)"
     bits = validate_bits(bits)
-    return bits == FULL_PRECISION or self.input_quantizers[str(bits)].observer.calibrated
+    ready = self.smoothing is None or self._smooth_ready  # smoothing factors, when the layer smooths
+    return bits == FULL_PRECISION or (ready and self.input_quantizers[str(bits)].calibrated)
 
 
 @patch
 def input_range(self:CPTLinear, bits:int) -> tuple[Tensor, Tensor]:
-    "The min and max of this layer's inputs recorded for `bits`."
+    "The min and max of this layer's inputs recorded for `bits` (per-tensor granularity)."
     if not self.is_calibrated(bits) or bits == FULL_PRECISION:
         raise NotCalibratedError(f"{self.name} has no input range for {bits} bits")
     observer = self.input_quantizers[str(bits)].observer
+    if observer is None: raise ValueError(f"{self.name} takes each token's own input range: there is no recorded "
+                                          f"range (its {bits}-bit clip ratio is input_quantizers['{bits}'].clip_ratio)")
     return observer.min_val, observer.max_val
 
 
 @patch(as_prop=True)
 def calibrated_bits(self:CPTLinear) -> list[int]:
     "The quantized precisions this layer has an input range for, ascending."
-    return [b for b in QUANTIZED_BITS if self.input_quantizers[str(b)].observer.calibrated]
+    return [b for b in QUANTIZED_BITS if self.is_calibrated(b)]
+
+# %% ../nbs/02_layers.ipynb #5e0a0002
+@patch(as_prop=True)
+def smoothing_calibrated(self:CPTLinear) -> bool:
+    "Are the smoothing factors measured? (Always, without smoothing.)"
+    return self.smoothing is None or self._smooth_ready
+
+
+@patch
+@torch.no_grad()
+def set_smoothing(self:CPTLinear, act_absmax:Tensor): # largest |input| seen in each input channel
+    "Set the smoothing factors `s_j = act_absmax_j ** alpha / max|W_:,j| ** (1 - alpha)`."
+    if self.smoothing is None: raise RuntimeError(f"{self.name} was built without smoothing (smoothing=None)")
+    act = act_absmax.detach().float().to(self.smooth.device)
+    if act.shape != (self.in_features,):
+        raise ValueError(f"{self.name}: need one value per input channel, {self.in_features}; got shape {tuple(act.shape)}")
+    _check_finite(act, what=f"{self.name}: the input maxima for smoothing")
+    w_absmax = self.weight.detach().abs().amax(dim=1 if self.fan_in_fan_out else 0).float()
+    a = self.smoothing
+    s = act.clamp(min=1e-5).pow(a) / w_absmax.clamp(min=1e-5).pow(1 - a)
+    self.smooth.copy_(s.clamp(1e-4, 1e4))
+    self.smooth_measured.fill_(True)
+    self._smooth_ready = True
+
+
+@patch
+def _smoothing_factors(self:CPTLinear, x:Tensor) -> Tensor|None:
+    "The factors that divide `x` in the quantized path (None without smoothing); measured from `x` on a lone calibration."
+    if self.smoothing is None: return None
+    if not self._smooth_ready:
+        if not self.calibrating:
+            raise NotCalibratedError(f"{self.name} has no input range for {self.bits} bits: its smoothing factors are not "
+                                     f"measured yet; calibrate first (CalibrationManager.ensure_calibrated({self.bits}) "
+                                     "measures them), or use 32 bits")
+        self.set_smoothing(x.detach().abs().reshape(-1, x.shape[-1]).amax(0))
+    return self.smooth
+
+
+@patch
+def _load_from_state_dict(self:CPTLinear, state_dict, prefix, *args, **kwargs):
+    nn.Module._load_from_state_dict(self, state_dict, prefix, *args, **kwargs)
+    if self.smoothing is not None and prefix + 'smooth_measured' in state_dict:
+        self._smooth_ready = bool(self.smooth_measured)
+
+# %% ../nbs/02_layers.ipynb #5e0a0011
+@patch
+def _rotate(self:CPTLinear, t:Tensor, dim:int=-1) -> Tensor:
+    "`t` times the block-diagonal Hadamard matrix along `dim` (which is its own inverse)."
+    if dim not in (-1, t.ndim - 1): return self._rotate(t.transpose(dim, -1)).transpose(dim, -1)
+    return (t.unflatten(-1, (-1, self.rotation_block)) @ self.hadamard.to(t.dtype)).flatten(-2)
+
+
+@patch
+def _into_basis(self:CPTLinear, x:Tensor) -> Tensor:
+    "`x` as the quantized path sees it: divided by the smoothing factors, then rotated (each if on)."
+    if self.smoothing is not None: x = x / self._smoothing_factors(x)
+    return x if self.rotation_block is None else self._rotate(x)
+
+
+@patch
+def _out_of_basis(self:CPTLinear, xq:Tensor) -> Tensor:
+    "A (quantized) input in the quantized path's basis, back in the layer's own: rotated back, times the smoothing factors."
+    if self.rotation_block is not None: xq = self._rotate(xq)
+    return xq if self.smoothing is None else xq * self.smooth
 
 # %% ../nbs/02_layers.ipynb #b3c7e9f1
 @patch
