@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import logging
 from typing import Iterable
 
@@ -15,13 +16,14 @@ import torch.distributed as dist
 from fastcore.basics import patch
 from torch import Tensor
 
+from .layers import CPTLinear
 from .model import CPTModel, _restoring, _temporarily
-from .quant import FULL_PRECISION, validate_bits
+from .quant import FULL_PRECISION, NonFiniteError, validate_bits
 
 _logger = logging.getLogger('cpt_nb.calibration')  # by name: in the notebook, __name__ is '__main__'
 
 # %% auto #0
-__all__ = ['sync_ranges', 'CalibrationManager']
+__all__ = ['sync_ranges', 'CalibrationManager', 'channel_outliers']
 
 # %% ../nbs/04_calibration.ipynb #9d29163f
 def _model_inputs(batch, device) -> dict[str, Tensor]:
@@ -50,6 +52,14 @@ def sync_ranges(observers:Iterable, # observers whose ranges to reduce across ra
         dist.all_reduce(obs.min_val, op=dist.ReduceOp.MIN)
         dist.all_reduce(obs.max_val, op=dist.ReduceOp.MAX)
         obs.range_version += 1
+
+
+def _sync_inputs(quantizers:list):
+    "Sync input quantizers across ranks: per-tensor ranges as `sync_ranges` does, per-token clip ratios to their mean."
+    sync_ranges(q.observer for q in quantizers if q.observer is not None)
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1: return
+    for q in quantizers:
+        if q.observer is None: dist.all_reduce(q.clip_ratio); q.clip_ratio /= dist.get_world_size()
 
 # %% ../nbs/04_calibration.ipynb #9a073840
 class CalibrationManager:
@@ -80,7 +90,7 @@ class CalibrationManager:
 # %% ../nbs/04_calibration.ipynb #4b7e1c93
 @patch
 def is_calibrated(self:CalibrationManager, bits:int) -> bool:
-    "Are `bits`' input ranges measured in every layer? (32 bits needs none.)"
+    "Can every layer run at `bits` (input ranges, clip ratios and smoothing factors measured)? 32 bits needs none."
     return all(l.is_calibrated(bits) for l in self.layers)
 
 
@@ -109,6 +119,22 @@ def weights_calibrated(self:CalibrationManager) -> bool:
     "Has every layer's weight range been measured?"
     return all(l.weight_quantizer.observer.calibrated for l in self.layers)
 
+# %% ../nbs/04_calibration.ipynb #4b7e1c94
+@patch(as_prop=True)
+def smoothing_calibrated(self:CalibrationManager) -> bool:
+    "Are the smoothing factors of every layer that smooths measured? (True when none does.)"
+    return all(l.smoothing_calibrated for l in self.layers)
+
+
+def _input_method(layer) -> str:
+    "How a layer quantizes its inputs, in words."
+    q = layer.input_quantizers['8']
+    how = dict(minmax='min/max, no clipping', percentile=f'clipped at the {q.percentile} percentile',
+               mse='clipping searched per precision (mse)')[q.calibration]
+    smooth = '' if layer.smoothing is None else f'; smoothing alpha={layer.smoothing}'
+    rotate = '' if layer.rotation_block is None else f'; Hadamard rotation (blocks of up to {layer.rotation})'
+    return f"per {q.granularity}, {how}{smooth}{rotate}"
+
 
 @patch
 def summary(self:CalibrationManager) -> str:
@@ -117,7 +143,8 @@ def summary(self:CalibrationManager) -> str:
     return (f"Calibration Summary:\n"
             f"  Weight/Input calibrated bits: {sorted(self.calibrated_bits)}\n"
             f"  LoRA weight calibrated bits: {sorted(self.lora_calibrated_bits)}\n"
-            f"  Gradient calibrated: {self.gradient_calibrated} ({'/'.join(modes)} ranges)")
+            f"  Gradient calibrated: {self.gradient_calibrated} ({'/'.join(modes)} ranges)\n"
+            f"  Input quantization: {'; '.join(sorted({_input_method(l) for l in self.layers}))}")
 
 # %% ../nbs/04_calibration.ipynb #6e0b4d27
 @patch
@@ -159,19 +186,43 @@ def _calibrate_weights(self:CalibrationManager):
 @patch
 @torch.no_grad()
 def _calibrate_inputs(self:CalibrationManager, bits:int) -> int:
-    observers = [l.input_quantizers[str(bits)].observer for l in self.layers]
+    quantizers = [l.input_quantizers[str(bits)] for l in self.layers]
     n = 0
-    with self._guarded(observers, bits, inputs=True):
-        with _restoring(observers, 'averaging_constant'), self.model.calibrating():
-            for o in observers: o.reset()
+    with self._guarded(quantizers, bits, inputs=True):
+        with _restoring(quantizers, 'averaging_constant'), self.model.calibrating():
+            for q in quantizers: q.reset()
             for n, inputs in enumerate(self._batches(self.num_batches), 1):
-                for o in observers: o.averaging_constant = 1 / n  # a running mean over the batches
+                for q in quantizers: q.averaging_constant = 1 / n  # a running mean over the batches
                 self.model(**inputs)
-        missed = self._unreached(observers)
+        missed = self._unreached(quantizers)
         if missed: raise RuntimeError(f"calibrating {bits} bits: no input reached {missed[0]} "
                                       f"({len(missed)} layer(s)); is it used by the model's forward?")
-        sync_ranges(observers)
+        _sync_inputs(quantizers)
     return n
+
+# %% ../nbs/04_calibration.ipynb #c5a10002
+@patch
+@torch.no_grad()
+def _calibrate_smoothing(self:CalibrationManager):
+    layers = [l for l in self.layers if not l.smoothing_calibrated]
+    maxima = {}
+    def record(layer, args):
+        m = args[0].detach().abs().reshape(-1, args[0].shape[-1]).amax(0).float()
+        maxima[layer] = m if layer not in maxima else torch.maximum(maxima[layer], m)
+    hooks = [l.register_forward_pre_hook(record) for l in layers]
+    try:
+        with self.model.at_precision(FULL_PRECISION), self.model.evaluating(), _temporarily([self], _busy=True):
+            for inputs in self._batches(self.num_batches): self.model(**inputs)
+    finally:
+        for h in hooks: h.remove()
+    missed = [l.name for l in layers if l not in maxima]
+    if missed: raise RuntimeError(f"measuring smoothing factors: no input reached {missed[0]} ({len(missed)} layer(s))")
+    if dist.is_available() and dist.is_initialized():
+        for m in maxima.values(): dist.all_reduce(m, op=dist.ReduceOp.MAX)
+    bad = [l.name for l in layers if not bool(torch.isfinite(maxima[l]).all())]
+    if bad: raise NonFiniteError(f"measuring smoothing factors: the inputs of {bad[0]} contain NaN or Inf")
+    for l in layers: l.set_smoothing(maxima[l])
+    _logger.info("  measured smoothing factors of %d layers at full precision (shared by every precision)", len(layers))
 
 # %% ../nbs/04_calibration.ipynb #2d6f9c84
 @patch
@@ -191,10 +242,15 @@ def ensure_calibrated(self:CalibrationManager, bits:int) -> bool:
     bits = validate_bits(bits)
     if self.is_calibrated(bits): return False
     _logger.info("%d-bit not calibrated, calibrating now...", bits)
-    if not self.weights_calibrated: self._calibrate_weights()
+    smoothed = not self.smoothing_calibrated
+    if smoothed: self._calibrate_smoothing()
+    if smoothed or not self.weights_calibrated: self._calibrate_weights()
     else: _logger.info("  reusing %d weight ranges", len(self.layers))
-    n = self._calibrate_inputs(bits)
-    _logger.info("  calibrated %d input quantizers on %d batch(es), LoRA on", len(self.layers), n)
+    if all(l.input_quantizers[str(bits)].calibrated for l in self.layers):
+        _logger.info("  per-token min/max input ranges need no calibration")
+    else:
+        n = self._calibrate_inputs(bits)
+        _logger.info("  calibrated %d input quantizers on %d batch(es), LoRA on", len(self.layers), n)
     self.calibrate_lora_weight_quantizers([bits])
     return True
 
@@ -250,3 +306,25 @@ def _auto_hook(self:CalibrationManager, module, args, kwargs):
 def detach(self:CalibrationManager):
     "Remove the automatic-calibration hook, if any."
     if self._hook is not None: self._hook.remove(); self._hook = None
+
+# %% ../nbs/04_calibration.ipynb #c5a10031
+def channel_outliers(model:torch.nn.Module, # a Hugging Face model or a CPTModel, at the precision to inspect
+                     input_ids:Tensor, # one batch of token ids, (batch, sequence)
+                    ) -> list[dict]:
+    "For every linear layer's input on one batch: the channel with the largest max |x|, that max, the median channel's, their ratio."
+    from transformers.pytorch_utils import Conv1D
+    maxima, hooks = {}, []
+    def record(name, module, args): maxima[name] = args[0].detach().abs().reshape(-1, args[0].shape[-1]).amax(0).float()
+    for name, m in model.named_modules():
+        if isinstance(m, (torch.nn.Linear, Conv1D, CPTLinear)):
+            hooks.append(m.register_forward_pre_hook(functools.partial(record, name)))
+    try:
+        with torch.no_grad(): model(input_ids=input_ids)
+    finally:
+        for h in hooks: h.remove()
+    rows = []
+    for name, a in maxima.items():
+        top, median = int(a.argmax()), float(a.median())
+        rows.append(dict(layer=name, channel=top, max_abs=float(a[top]), median_abs=median,
+                         ratio=float(a[top]) / max(median, 1e-30)))
+    return rows
