@@ -60,8 +60,10 @@ def tiny_cpt_model(seed:int=0, # seed of the GPT-2 weights
                    lora_std:float=0., # if positive, fill every LoRA B with N(0, lora_std): adapters that matter
                    **kwargs, # passed to `CPTModel` (mode, lora_rank, grad_mode, ...)
                   ) -> CPTModel:
-    "A tiny GPT-2 wrapped in a `CPTModel`, in eval mode."
-    model = CPTModel(tiny_gpt2(seed), **kwargs).eval()
+    "A tiny GPT-2 wrapped in a `CPTModel`, in eval mode; the same `seed` gives the same model, LoRA A included."
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = CPTModel(tiny_gpt2(seed), **kwargs).eval()
     if lora_std > 0: randomize_lora_(model, lora_std, seed)
     return model
 
