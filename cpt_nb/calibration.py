@@ -16,7 +16,7 @@ import torch.distributed as dist
 from fastcore.basics import patch
 from torch import Tensor
 
-from .layers import CPTLinear
+from .layers import CPTLinear, _channel_absmax
 from .model import CPTModel, _restoring, _temporarily
 from .quant import FULL_PRECISION, NonFiniteError, validate_bits
 
@@ -207,7 +207,7 @@ def _calibrate_smoothing(self:CalibrationManager):
     layers = [l for l in self.layers if not l.smoothing_calibrated]
     maxima = {}
     def record(layer, args):
-        m = args[0].detach().abs().reshape(-1, args[0].shape[-1]).amax(0).float()
+        m = _channel_absmax(args[0])
         maxima[layer] = m if layer not in maxima else torch.maximum(maxima[layer], m)
     hooks = [l.register_forward_pre_hook(record) for l in layers]
     try:
@@ -314,7 +314,7 @@ def channel_outliers(model:torch.nn.Module, # a Hugging Face model or a CPTModel
     "For every linear layer's input on one batch: the channel with the largest max |x|, that max, the median channel's, their ratio."
     from transformers.pytorch_utils import Conv1D
     maxima, hooks = {}, []
-    def record(name, module, args): maxima[name] = args[0].detach().abs().reshape(-1, args[0].shape[-1]).amax(0).float()
+    def record(name, module, args): maxima[name] = _channel_absmax(args[0])
     for name, m in model.named_modules():
         if isinstance(m, (torch.nn.Linear, Conv1D, CPTLinear)):
             hooks.append(m.register_forward_pre_hook(functools.partial(record, name)))

@@ -221,6 +221,11 @@ def _remeasure(quantizer:FakeQuantizer, t:Tensor):
     quantizer.observer(t)
 
 
+def _channel_absmax(x:Tensor) -> Tensor:
+    "The largest |x| of each channel (the last axis) over every other axis, in float32."
+    return x.detach().abs().reshape(-1, x.shape[-1]).amax(0).float()
+
+
 def _tensor_key(t:Tensor) -> tuple:
     "Which tensor `t` is, where its data lives and how often it was changed in place."
     return id(t), t.data_ptr(), t._version
@@ -228,7 +233,7 @@ def _tensor_key(t:Tensor) -> tuple:
 # %% ../nbs/02_layers.ipynb #5a3e1c71
 @patch
 def _source(self:CPTLinear, name:str) -> Tensor:
-    "What quantizer `name` quantizes: the tensor, or for the weight, times any smoothing factors, in rows of any group."
+    "What quantizer `name` quantizes: the tensor; for the weight, times any smoothing factors, rotated, in rows of any group."
     t = getattr(self, name)
     if name != 'weight': return t
     if self.smoothing is not None: t = t * (self.smooth[:, None] if self.fan_in_fan_out else self.smooth)
@@ -246,12 +251,12 @@ def _unsource(self:CPTLinear, name:str, q:Tensor) -> Tensor:
 
 
 @patch
-def _measure(self:CPTLinear, name:str, quantizer:FakeQuantizer, force:bool=False) -> bool:
-    "Measure tensor `name`'s range if it changed since the last measurement (or `force`); return whether it did."
+def _measure(self:CPTLinear, name:str, quantizer:FakeQuantizer, force:bool=False, source:Tensor|None=None) -> bool:
+    "Measure tensor `name`'s range (of `source`, if already computed) if it changed since last time (or `force`); return whether it did."
     key = _tensor_key(getattr(self, name))
     if name == 'weight' and self.smoothing is not None: key += _tensor_key(self.smooth)
     if not force and self._measured_at.get(name) == key and quantizer.observer.calibrated: return False
-    _remeasure(quantizer, self._source(name))
+    _remeasure(quantizer, self._source(name) if source is None else source)
     self._measured_at[name] = key
     return True
 
@@ -279,8 +284,9 @@ def invalidate_caches(self:CPTLinear):
 # %% ../nbs/02_layers.ipynb #e8b1c6d3
 @patch
 def _quantize_tensor(self:CPTLinear, name:str, quantizer:FakeQuantizer, bits:int) -> Tensor:
-    self._measure(name, quantizer)
-    return self._unsource(name, quantizer(self._source(name), bits))
+    source = self._source(name)  # once: for a trained weight, smoothing and rotation run every step
+    self._measure(name, quantizer, source=source)
+    return self._unsource(name, quantizer(source, bits))
 
 
 @patch
@@ -377,7 +383,7 @@ def _smoothing_factors(self:CPTLinear, x:Tensor) -> Tensor|None:
             raise NotCalibratedError(f"{self.name} has no input range for {self.bits} bits: its smoothing factors are not "
                                      f"measured yet; calibrate first (CalibrationManager.ensure_calibrated({self.bits}) "
                                      "measures them), or use 32 bits")
-        self.set_smoothing(x.detach().abs().reshape(-1, x.shape[-1]).amax(0))
+        self.set_smoothing(_channel_absmax(x))
     return self.smooth
 
 
