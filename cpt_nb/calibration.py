@@ -16,6 +16,7 @@ import torch.distributed as dist
 from fastcore.basics import patch
 from torch import Tensor
 
+from .data import model_inputs
 from .layers import CPTLinear, _channel_absmax
 from .model import CPTModel, _restoring, _temporarily
 from .quant import FULL_PRECISION, NonFiniteError, validate_bits
@@ -24,23 +25,6 @@ _logger = logging.getLogger('cpt_nb.calibration')  # by name: in the notebook, _
 
 # %% auto #0
 __all__ = ['sync_ranges', 'CalibrationManager', 'channel_outliers']
-
-# %% ../nbs/04_calibration.ipynb #9d29163f
-def _model_inputs(batch, device) -> dict[str, Tensor]:
-    "The keyword arguments for a forward pass on `batch`, moved to `device`."
-    if isinstance(batch, dict):
-        if 'input_ids' not in batch:
-            raise ValueError(f"calibration batches must have 'input_ids'; got a dict with keys {sorted(batch)}")
-        inputs = {k: batch[k] for k in ('input_ids', 'attention_mask') if k in batch}
-    elif isinstance(batch, Tensor): inputs = dict(input_ids=batch)
-    elif isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], Tensor): inputs = dict(input_ids=batch[0])
-    else: raise ValueError("calibration batches must be dicts with 'input_ids', tensors of token ids, or tuples "
-                           f"starting with one; got {type(batch).__name__}")
-    ids = inputs['input_ids']
-    if not isinstance(ids, Tensor) or ids.dtype not in (torch.int64, torch.int32) or ids.ndim != 2:
-        raise ValueError("'input_ids' must be a 2-D integer tensor (batch, sequence); got "
-                         f"{getattr(ids, 'dtype', type(ids).__name__)} of shape {tuple(getattr(ids, 'shape', ()))}")
-    return {k: v.to(device) for k, v in inputs.items()}
 
 # %% ../nbs/04_calibration.ipynb #0665abc9
 def sync_ranges(observers:Iterable, # observers whose ranges to reduce across ranks
@@ -164,7 +148,7 @@ def _guarded(self:CalibrationManager, observers:list, bits:int, **quantize):
 def _batches(self:CalibrationManager, n:int):
     got = 0
     for batch in self.train_loader:
-        yield _model_inputs(batch, self.device)
+        yield model_inputs(batch, self.device, labels=False)
         got += 1
         if got == n: return
     if got == 0: raise ValueError("the calibration loader yielded no batches")

@@ -20,7 +20,11 @@ MAX_EXPORTED_LINES = 50
 COMPAT_HEADING = '## Compatibility with the original CPT-LoRA code'
 HISTORY = re.compile(r"\bthe seed's|\bseed guide\b|\bthe guide\b|\bin the seed\b|\bthe seed (system|code|implementation|project)"
                      r"|\bsystem we rebuil|\bthe original system\b", re.I)
-NOT_DOCUMENTED = {'extra_repr'}  # nn.Module's printing hook
+NOT_DOCUMENTED = {'extra_repr',  # nn.Module's printing hook
+                  # the events a Learner calls on its callbacks (documented as a table in the training chapter),
+                  # and torch's state_dict protocol, which they and the data loader follow
+                  'before_fit', 'before_epoch', 'before_step', 'after_backward', 'after_step', 'after_epoch',
+                  'after_interrupt', 'after_fit', 'state_dict', 'load_state_dict'}
 
 
 def _cells(nb:Path) -> list[dict]: return json.loads(nb.read_text(encoding='utf-8'))['cells']
