@@ -43,7 +43,7 @@ SCHEDULE_UNITS = ('step', 'epoch')
 @dataclass(frozen=True)
 class TrainConfig:
     "The options of a training run (the model's own options are in `CPTConfig`)."
-    steps:int=64 # optimizer steps
+    steps:int=256 # optimizer steps
     batch_size:int=16 # blocks per micro-batch (per process)
     accumulate:int=1 # micro-batches per optimizer step (gradient accumulation)
     lr:float=1e-3 # peak learning rate of AdamW
@@ -79,7 +79,7 @@ class TrainConfig:
                 raise ValueError(f"b_min must not exceed b_max; got b_min={self.b_min}, b_max={self.b_max}")
         if self.num_cycles is not None: _as_int(self.num_cycles, 'num_cycles', pos, "None or a positive int")
 
-# %% ../nbs/06_train.ipynb #285c6cc4
+# %% ../nbs/06_train.ipynb #54e16509
 @patch(as_prop=True)
 def warmup_steps(self:TrainConfig) -> int:
     "Warm-up steps: `warmup`, or 5% of the steps (at least 1)."
@@ -91,7 +91,7 @@ def cycles(self:TrainConfig) -> int:
     "Precision cycles over the run: `num_cycles`, or CPT's 32 capped so that each cycle has at least 16 steps."
     return self.num_cycles if self.num_cycles is not None else max(1, min(32, self.steps // 16))
 
-# %% ../nbs/06_train.ipynb #0e7f0e36
+# %% ../nbs/06_train.ipynb #df5cecca
 def lr_at(step:int, # optimizer steps done (0 for the first step)
           config:TrainConfig) -> float:
     "The learning rate of optimizer step `step`: linear warm-up, then cosine decay to `min_lr_ratio * lr`."
@@ -100,7 +100,7 @@ def lr_at(step:int, # optimizer steps done (0 for the first step)
     t = (step - warm) / max(1, total - warm - 1)
     return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(t, 1.))))
 
-# %% ../nbs/06_train.ipynb #1c6c0d82
+# %% ../nbs/06_train.ipynb #eda5937c
 class CancelFit(Exception):
     "Raise in a callback to end `Learner.fit` after the current event (no error)."
 
@@ -138,7 +138,7 @@ def _param_groups(model:torch.nn.Module, weight_decay:float) -> list[dict]:
     return [dict(params=[p for p in params if p.ndim >= 2], weight_decay=weight_decay),
             dict(params=[p for p in params if p.ndim < 2], weight_decay=0.)]
 
-# %% ../nbs/06_train.ipynb #4f4f4f74
+# %% ../nbs/06_train.ipynb #900eec25
 class Learner:
     "Trains a `CPTModel` (or any Hugging Face causal LM) on a `BlockLoader`, calling callbacks at each event."
     def __init__(self,
@@ -167,7 +167,7 @@ class Learner:
         return (f"Learner(step {self.step}/{self.config.steps}, device={self.device}, bf16={self.bf16}, "
                 f"callbacks={[c.name for c in self.cbs]})")
 
-# %% ../nbs/06_train.ipynb #c3aaa9c2
+# %% ../nbs/06_train.ipynb #5f389774
 @patch
 def add_cb(self:Learner, cb:Callback) -> Learner:
     "Add a callback (kept sorted by `order`)."
@@ -374,7 +374,7 @@ def _eval_mode(model):
     try: yield
     finally: model.train(was)
 
-# %% ../nbs/06_train.ipynb #31ec6f0b
+# %% ../nbs/06_train.ipynb #37b67c84
 @torch.no_grad()
 def perplexity(model:torch.nn.Module, # a causal LM at the precision to measure (CPTModel or Hugging Face)
                stream:torch.Tensor, # 1-D token ids: the held-out text
@@ -476,7 +476,7 @@ def save_checkpoint(self:Learner, directory:str|Path, keep:int=2) -> Path:
     for old in list_checkpoints(directory)[:-keep]: shutil.rmtree(old, ignore_errors=True)
     return final
 
-# %% ../nbs/06_train.ipynb #e8b91652
+# %% ../nbs/06_train.ipynb #5544a5a2
 def list_checkpoints(directory:str|Path) -> list[Path]:
     "The complete checkpoints in `directory`, oldest first."
     directory = Path(directory)
@@ -602,7 +602,7 @@ class PrecisionRangeTest:
         self.metric = metric or (lambda model, bits: _mean_loss(model, self.eval_batches))
         self.train_step, self.optimizer = train_step, optimizer
 
-# %% ../nbs/06_train.ipynb #c8d85130
+# %% ../nbs/06_train.ipynb #a6910aee
 @contextlib.contextmanager
 def _restored(model:torch.nn.Module, optimizer=None):
     "Context manager: put trainable parameters, buffers and the optimizer's state back as they were on entry."

@@ -6,7 +6,7 @@ gradient quantizers identical, observers and CPTModel moving to the device, 32-b
 the unwrapped model, calibration and a checkpoint round trip -- then times the fake-quant kernel
 against a copy and a GPT-2-small training step at 8 bits against quantization off.
 """
-import copy, json, os, sys, tempfile
+import copy, json, os, sys, tempfile, time
 from functools import partial
 from pathlib import Path
 
@@ -117,6 +117,63 @@ for bits in (32, 8, 32, 8):
 results['gpt2_small_step'] = dict(step_ms_32=min(times[32]) * 1e3, step_ms_8=min(times[8]) * 1e3,
                                   time_ratio=min(times[8]) / min(times[32]), peak_mib_32=peaks[32],
                                   peak_mib_8=peaks[8], peak_ratio=peaks[8] / peaks[32])
+
+def save():
+    out = os.environ.get('OUT')
+    if out: Path(out, 'gpu_check.json').write_text(json.dumps(results, indent=2))
+save()
+
+# 6. the input-quantization recipes of the model chapter on the same step: the default (per-token, MSE clipping,
+#    smoothing, Hadamard rotation) against per-tensor min/max without smoothing or rotation
+del big, opt; torch.cuda.empty_cache()
+recipes = dict(default={}, per_tensor_minmax=dict(input_granularity='tensor', input_calibration='minmax', smoothing=None,
+                                                  rotation=None))
+for name, options in recipes.items():
+    torch.manual_seed(0)
+    m = CPTModel.from_config(GPT2Config(n_positions=512, bos_token_id=0, eos_token_id=0, loss_type='ForCausalLM'),
+                             **options).to(dev).train()
+    o = torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-4)
+    CalibrationManager(m, [ids], num_batches=1).ensure_calibrated(8)
+    def step():
+        o.zero_grad(set_to_none=True); m(ids, labels=ids).loss.backward(); o.step()
+    row = {}
+    for bf16 in (False, True):
+        with torch.autocast('cuda', dtype=torch.bfloat16, enabled=bf16):
+            for bits in (32, 8):
+                with m.at_precision(bits): row[f"{'bf16' if bf16 else 'fp32'}_{bits}_ms"] = timed(step, repeats=5) * 1e3
+        row[f"{'bf16' if bf16 else 'fp32'}_ratio"] = row[f"{'bf16' if bf16 else 'fp32'}_8_ms"] / row[f"{'bf16' if bf16 else 'fp32'}_32_ms"]
+    results[f'recipe_{name}'] = row
+    del m, o; torch.cuda.empty_cache()
+    save()
+
+# 7. the training chapter on the GPU: a short CPT run (3..8 bits) of the command line's scratch GPT-2 with the
+#    Learner, in fp32 and under bf16 autocast; loss falls, perplexity is measured, a checkpoint resumes
+from cpt_nb.cli import DataOptions, build_run
+from cpt_nb.schedule import CyclicPrecisionScheduler
+from cpt_nb.train import CyclicPrecision, Learner, Recorder, TrainConfig, evaluate
+from cpt_nb.model import CPTConfig
+for bf16 in (False, True):
+    data, m = build_run(DataOptions(seq_len=128), CPTConfig(mode='full'), seed=0)
+    cfg = TrainConfig(steps=64, batch_size=16, b_min=3, b_max=8, device='cuda', bf16=bf16, log_every=16)
+    cal = CalibrationManager(m, data.calibration_batches(4, 16))
+    rec = Recorder()
+    learn = Learner(m, data.loader(16), cfg, [CyclicPrecision(CyclicPrecisionScheduler(3, 8, total_steps=64, num_cycles=4), cal), rec])
+    torch.cuda.synchronize(); t = time.perf_counter(); learn.fit(); torch.cuda.synchronize()
+    wall = time.perf_counter() - t
+    table = evaluate(m, data.valid, (4, 8, 32), cal, seq_len=128, max_tokens=16384)
+    row = dict(wall_s_64_steps=wall, first_loss=rec.losses[0], last_loss=sum(rec.losses[-8:]) / 8,
+               perplexity={r['bits']: r['perplexity'] for r in table}, bits_visited=sorted(set(rec.bits)))
+    assert row['last_loss'] < row['first_loss'] - 1, row
+    if not bf16:
+        with tempfile.TemporaryDirectory() as d:
+            path = learn.save_checkpoint(d)
+            data2, m2 = build_run(DataOptions(seq_len=128), CPTConfig(mode='full'), seed=0)
+            l2 = Learner(m2, data2.loader(16), cfg, [CyclicPrecision(CyclicPrecisionScheduler(3, 8, total_steps=64, num_cycles=4)), Recorder()])
+            l2.load_checkpoint(path)
+            for (k, v), v2 in zip(m.state_dict().items(), m2.state_dict().values()): assert torch.equal(v, v2), k
+        row['checkpoint_round_trip'] = True
+    results[f"train_loop_{'bf16' if bf16 else 'fp32'}"] = row
+    save()
 
 print(json.dumps(results, indent=2))
 out = os.environ.get('OUT')
