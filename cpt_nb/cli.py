@@ -131,6 +131,21 @@ def _prt(model, cal, data, cfg:TrainConfig, out) -> dict:
     return dict(b_min=prt.b_min, b_max=prt.b_max, curve={str(b): v for b, v in prt.curve.items()}, threshold=prt.threshold)
 
 # %% ../nbs/08_cli.ipynb #c1100007
+def _export(model:CPTModel, data:LMData, bits:int, output:Path, ev:dict, out) -> dict:
+    "Save the model at `bits` as a plain Hugging Face model; return its perplexity beside the CPTModel's at `bits`."
+    from transformers import AutoModelForCausalLM
+    from cpt_nb.train import perplexity
+    folder = output/f'model-{bits}bit'
+    model.save_quantized(folder, bits, tokenizer=data.tokenizer)
+    plain = AutoModelForCausalLM.from_pretrained(folder).to(next(model.parameters()).device)
+    ppl = perplexity(plain, data.valid, **ev)['perplexity']
+    with model.at_precision(bits): own = perplexity(model, data.valid, **ev)['perplexity']
+    print(f"Exported at {bits} bits ({folder.name}/, plain transformers, weights only on the {bits}-bit grid, float activations): "
+          f"perplexity {ppl:.2f}; the CPTModel at {bits} bits: {own:.2f}", file=out)
+    del plain
+    return dict(folder=folder.name, bits=bits, perplexity=ppl, cpt_model_perplexity=own)
+
+
 def _plots(output:Path, sched, rec:Recorder, table:list[dict], before:list[dict]):
     import matplotlib
     matplotlib.use('Agg')
@@ -188,9 +203,10 @@ def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|
     print(format_table([dict(bits=r['bits'], perplexity=r['perplexity'], loss=r['loss']) for r in table]), file=out)
     sample = sample_text(model, data.tokenizer, "The ", bits=cfg.b_max, max_new_tokens=40)
     print(f"\nSample at {cfg.b_max} bits: {'The ' + sample!r}", file=out)
-    model.save_pretrained(output/'model'); data.tokenizer.save_pretrained(output/'model')
+    model.save_pretrained(output/'model', tokenizer=data.tokenizer)
+    exported = _export(model, data, cfg.b_max, output, ev, out)
     cpt_cb = learn.cb(CyclicPrecision)
-    metrics = dict(prt=prt, schedule=repr(sched), before=before, after=table, sample=sample, losses=rec.losses, bits=rec.bits,
+    metrics = dict(prt=prt, schedule=repr(sched), before=before, after=table, exported=exported, sample=sample, losses=rec.losses, bits=rec.bits,
                    cost_vs_static=cpt_cb.cost, wall_s=time.time() - t0, steps=cfg.steps, calibrated_bits=sorted(cal.calibrated_bits))
     _write_json(output/'metrics.json', metrics)
     _plots(output, sched, rec, table, before)

@@ -29,9 +29,9 @@ from .layers import CPTLinear, _Precision, _check_outlier_options
 from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, _as_int, validate_bits
 
 # %% auto #0
-__all__ = ['MODES', 'CPT_CONFIG_NAME', 'WEIGHTS_NAME', 'GPT2_TARGETS', 'QUANT_KINDS', 'PRETRAINED', 'PRETRAINED_INSTALL',
-           'CPTConfig', 'find_targets', 'CPTModel', 'pretrained_source', 'pretrained_available', 'load_hf_model',
-           'load_tokenizer']
+__all__ = ['MODES', 'CPT_CONFIG_NAME', 'WEIGHTS_NAME', 'GPT2_TARGETS', 'QUANT_KINDS', 'CPT_STATE_NAME', 'PRETRAINED',
+           'PRETRAINED_INSTALL', 'CPTConfig', 'find_targets', 'CPTModel', 'pretrained_source', 'pretrained_available',
+           'load_hf_model', 'load_tokenizer']
 
 # %% ../nbs/03_model.ipynb #1a5e0c3b
 MODES = ('lora', 'full')
@@ -342,13 +342,15 @@ def _atomic_write(path:Path, write:Callable[[str], None]):
         raise
 
 
-def _save_tensors(tensors:dict, path:Path, metadata:dict):
+def _save_tensors(tensors:dict, path:Path, metadata:dict, raw_metadata:dict|None=None):
+    "Write `tensors` atomically with `metadata` (values JSON-encoded) and `raw_metadata` (strings as they are)."
     seen, out = set(), {}
     for k, t in tensors.items():
         t = t.detach().contiguous()
         if t.data_ptr() in seen and t.numel(): t = t.clone()  # safetensors refuses shared storage
         seen.add(t.data_ptr()); out[k] = t
-    _atomic_write(path, lambda tmp: save_file(out, tmp, metadata={k: json.dumps(v) for k, v in metadata.items()}))
+    meta = {**{k: json.dumps(v) for k, v in metadata.items()}, **(raw_metadata or {})}
+    _atomic_write(path, lambda tmp: save_file(out, tmp, metadata=meta))
 
 # %% ../nbs/03_model.ipynb #e1b7c3d9
 @patch
@@ -398,14 +400,39 @@ def load_adapter(self:CPTModel, path:str|Path) -> CPTModel:
     return self
 
 # %% ../nbs/03_model.ipynb #f3c9e2a1
+CPT_STATE_NAME = 'cpt_state.safetensors'
+
+
 @patch
-def save_pretrained(self:CPTModel, directory:str|Path):
-    "Save the whole model (config, how it was wrapped, all tensors) into `directory`."
+def cpt_state_dict(self:CPTModel) -> dict[str, torch.Tensor]:
+    "What a plain Hugging Face model lacks: LoRA A and B and every CPT layer's buffers (quantizer state, smoothing)."
+    return {f'model.{ln}.{k}': v for ln, l in self.cpt_layers.items() for k, v in l.state_dict().items()
+            if k not in ('weight', 'bias')}
+
+
+@patch
+def merged_state_dict(self:CPTModel) -> dict[str, torch.Tensor]:
+    "The wrapped model's state dict under plain `transformers` names, each LoRA update merged into its weight."
+    own = {f'{ln}.{k}' for ln, l in self.cpt_layers.items() for k in l.state_dict() if k not in ('weight', 'bias')}
+    sd = {k: v for k, v in self.model.state_dict().items() if k not in own}
+    for ln, l in self.cpt_layers.items():
+        if l.has_lora: sd[f'{ln}.weight'] = l.to_module().weight.detach()
+    return sd
+
+# %% ../nbs/03_model.ipynb #f3c9e2a2
+@patch
+def save_pretrained(self:CPTModel, directory:str|Path,
+                    tokenizer=None, # saved beside the model, so that the folder is all `eval` and `generate` need
+                   ):
+    "Save into `directory` a plain Hugging Face model (LoRA merged) plus cpt_nb's configuration and quantizer state."
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    _save_tensors(self.state_dict(), d/WEIGHTS_NAME, dict(precision=self.precision))
+    meta = dict(precision=self.precision, base_model=getattr(self, 'base_model', None))
+    _save_tensors(self.cpt_state_dict(), d/CPT_STATE_NAME, meta)
+    _save_tensors(self.merged_state_dict(), d/WEIGHTS_NAME, {}, raw_metadata=dict(format='pt'))  # as transformers writes it
     _atomic_write(d/'config.json', lambda tmp: Path(tmp).write_text(self.config.to_json_string()))
-    _atomic_write(d/CPT_CONFIG_NAME, lambda tmp: Path(tmp).write_text(json.dumps(self.cpt_config.to_dict(), indent=2)))
+    if tokenizer is not None: tokenizer.save_pretrained(d)
+    _atomic_write(d/CPT_CONFIG_NAME, lambda tmp: Path(tmp).write_text(json.dumps(self.cpt_config.to_dict(), indent=2)))  # last: marks it complete
 
 
 @patch(cls_method=True)
@@ -504,9 +531,87 @@ def from_pretrained(cls:CPTModel, name_or_path:str|Path, **kwargs) -> CPTModel:
                                     f"(got {sorted(kwargs)})")
         saved = CPTConfig.from_dict(json.loads((path/CPT_CONFIG_NAME).read_text()), str(path/CPT_CONFIG_NAME))
         if not (path/WEIGHTS_NAME).is_file(): raise FileNotFoundError(f"{path/WEIGHTS_NAME} is missing")
-        model = cls(AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path)), saved)
-        tensors = load_file(path/WEIGHTS_NAME)
-        model._check_loadable(tensors, str(path/WEIGHTS_NAME), required=model.state_dict())
-        model.load_state_dict(tensors, strict=True)
-        return model
-    return cls(load_hf_model(name_or_path), **kwargs)
+        if not (path/CPT_STATE_NAME).is_file(): return cls._from_whole_state(path, saved)
+        return cls._from_merged(path, saved)
+    model = cls(load_hf_model(name_or_path), **kwargs)
+    model.base_model = str(name_or_path)
+    return model
+
+# %% ../nbs/03_model.ipynb #f3c9e2a3
+@patch(cls_method=True)
+def _from_merged(cls:CPTModel, path:Path, saved:CPTConfig) -> CPTModel:
+    "Rebuild a model saved by `save_pretrained`: the plain model, wrapped, its CPT state loaded, each LoRA update taken out again."
+    from safetensors import safe_open
+    with safe_open(path/CPT_STATE_NAME, framework='pt') as f: meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+    with _quiet_progress(): model = cls(AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32), saved)
+    state = load_file(path/CPT_STATE_NAME)
+    model._check_loadable(state, str(path/CPT_STATE_NAME), required=model.cpt_state_dict())
+    model.load_state_dict(state, strict=False)
+    base, lora = meta.get('base_model'), [l for l in model.cpt_layers.values() if l.has_lora]
+    exact = lora and base is not None and (str(base).lower() in PRETRAINED and pretrained_available(base) or Path(base).is_dir())
+    with torch.no_grad():
+        if exact:  # the frozen weights exactly as they were: from the base model the run started from
+            plain = load_hf_model(base).state_dict()
+            for ln, l in model.cpt_layers.items():
+                if l.has_lora: l.weight.copy_(plain[f'{ln}.weight'])
+        else:
+            for l in lora:
+                delta = (l.lora_B @ l.lora_A) * l.scaling
+                l.weight.sub_(delta.T if l.fan_in_fan_out else delta)
+    model.base_model = base
+    return model
+
+
+@patch(cls_method=True)
+def _from_whole_state(cls:CPTModel, path:Path, saved:CPTConfig) -> CPTModel:
+    "A folder from before `cpt_state.safetensors`: `model.safetensors` holds the CPTModel's whole state dict."
+    model = cls(AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path)), saved)
+    tensors = load_file(path/WEIGHTS_NAME)
+    model._check_loadable(tensors, str(path/WEIGHTS_NAME), required=model.state_dict())
+    model.load_state_dict(tensors, strict=True)
+    return model
+
+# %% ../nbs/03_model.ipynb #f3c9e2a4
+@patch
+def quantized_state_dict(self:CPTModel, bits:int) -> dict[str, torch.Tensor]:
+    "`merged_state_dict` with every CPT layer's weight fake-quantized per output channel at `bits` (min/max ranges)."
+    from cpt_nb.quant import MinMaxObserver, fake_quantize, quant_range
+    if validate_bits(bits) == FULL_PRECISION: return self.merged_state_dict()
+    sd = self.merged_state_dict()
+    for ln, l in self.cpt_layers.items():
+        w, axis = sd[f'{ln}.weight'], (1 if l.fan_in_fan_out else 0)
+        obs = MinMaxObserver(axis=axis).to(w.device); obs(w.detach())
+        scale, zero = obs.qparams(bits)
+        sd[f'{ln}.weight'] = fake_quantize(w.detach(), scale, zero, *quant_range(bits), axis=axis)
+    return sd
+
+
+@patch
+def save_quantized(self:CPTModel, directory:str|Path, bits:int, tokenizer=None):
+    "Save a plain Hugging Face model whose linear weights (LoRA merged) are fake-quantized at `bits`."
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    _save_tensors(self.quantized_state_dict(bits), d/WEIGHTS_NAME, {}, raw_metadata=dict(format='pt'))
+    if tokenizer is not None: tokenizer.save_pretrained(d)
+    config = self.config.to_dict() | dict(cpt_nb_weight_bits=bits)
+    _atomic_write(d/'config.json', lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2)))
+
+# %% ../nbs/03_model.ipynb #f3c9e2a6
+@patch
+def save_peft_adapter(self:CPTModel, directory:str|Path,
+                      base_model:str|None=None, # recorded as `base_model_name_or_path`; default: where this model was loaded from
+                     ):
+    "Save the LoRA adapters (and trained norms) in PEFT's format, for `peft.PeftModel.from_pretrained`."
+    if self.mode != 'lora': raise ValueError(f"a PEFT LoRA adapter needs a model in 'lora' mode; this one is {self.mode!r}")
+    lora = {n: l for n, l in self.cpt_layers.items() if l.has_lora}
+    tensors = {f'base_model.model.{n}.lora_{ab}.weight': getattr(l, f'lora_{ab}') for n, l in lora.items() for ab in 'AB'}
+    in_layers = {f'{n}.{k}' for n in self.cpt_layers for k in ('weight', 'bias', 'lora_A', 'lora_B')}
+    trained = {n: p for n, p in self.model.named_parameters() if p.requires_grad and n not in in_layers}
+    tensors |= {f'base_model.model.{n}': p for n, p in trained.items()}
+    config = dict(peft_type='LORA', task_type='CAUSAL_LM', r=self.cpt_config.lora_rank, lora_alpha=self.cpt_config.lora_alpha,
+                  target_modules=sorted(lora), fan_in_fan_out=any(l.fan_in_fan_out for l in lora.values()), lora_dropout=0.0,
+                  bias='none', modules_to_save=sorted({n.rpartition('.')[0] for n in trained}) or None, inference_mode=True,
+                  base_model_name_or_path=base_model or getattr(self, 'base_model', None))
+    d = Path(directory)
+    _save_tensors(tensors, d/'adapter_model.safetensors', {}, raw_metadata=dict(format='pt'))
+    _atomic_write(d/'adapter_config.json', lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2)))
