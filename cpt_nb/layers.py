@@ -66,6 +66,7 @@ class CPTLinear(nn.Module):
         self._precision = _Precision()
         self.quantize = dict(weights=True, inputs=True, lora=True, gradients=True)
         self.lora_enabled, self.calibrating, self.track_input_ranges = True, False, True
+        self.defer_input_ranges = False  # True inside a CPTModel: training ranges are recorded, then committed once per step
         self.name = 'CPTLinear'  # CPTModel sets the layer's path in the model, for error messages
         self._measured_at = {}  # tensor name -> the `_tensor_key` it had when its range was last measured
         self._weight_cache = None  # (key, quantized frozen weight)
@@ -316,6 +317,7 @@ def _quantized_input(self:CPTLinear, x:Tensor, bits:int) -> Tensor:
     if self.calibrating or tracking:
         try:
             if self.calibrating: quantizer.observe(x, bits)
+            elif self.defer_input_ranges: quantizer.track(x)
             else: quantizer.observer(x)
         except NonFiniteError as e: raise NonFiniteError(f"{self.name}: input at {bits} bits: {e}") from None
     if not quantizer.calibrated:

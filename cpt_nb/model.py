@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
+import torch.distributed as dist
 from fastcore.basics import patch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -170,7 +171,7 @@ class CPTModel(nn.Module):
             module = model.get_submodule(name)
             in_features = module.weight.shape[0] if isinstance(module, Conv1D) else module.in_features
             layer = CPTLinear.from_module(module, **config.layer_options(in_features))
-            layer.name, layer._precision = name, self._precision
+            layer.name, layer._precision, layer.defer_input_ranges = name, self._precision, True
             parent, _, child = name.rpartition('.')
             setattr(model.get_submodule(parent) if parent else model, child, layer)
             self.cpt_layers[name] = layer
@@ -178,6 +179,7 @@ class CPTModel(nn.Module):
 
     def forward(self, *args, **kwargs):
         "The wrapped model's forward: a Hugging Face output, with `loss` when `labels` are given."
+        if self.training: self.commit_input_ranges()  # the last training step's ranges, before this step uses any
         return self.model(*args, **kwargs)
 
     def generate(self, *args, **kwargs):
@@ -192,6 +194,19 @@ class CPTModel(nn.Module):
     def __repr__(self):
         return (f"CPTModel({type(self.model).__name__}, mode={self.mode!r}, layers={len(self.cpt_layers)}, "
                 f"lora_rank={self.cpt_config.lora_rank}, precision={self.precision})")
+
+# %% ../nbs/03_model.ipynb #2f61b518
+@patch
+@torch.no_grad()
+def commit_input_ranges(self:CPTModel) -> int:
+    "Fold the input ranges recorded by training forwards into the running ranges, agreed across ranks; return how many."
+    qs = [q for l in self.cpt_layers.values() for q in l.input_quantizers.values() if q._pending is not None]
+    if not qs: return 0
+    lo, hi = torch.stack([q._pending[0] for q in qs]), torch.stack([q._pending[1] for q in qs])
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(lo, op=dist.ReduceOp.MIN); dist.all_reduce(hi, op=dist.ReduceOp.MAX)
+    for q, l, h in zip(qs, lo, hi): q.commit(l, h)
+    return len(qs)
 
 # %% ../nbs/03_model.ipynb #5e2d8b41
 @patch

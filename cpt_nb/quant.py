@@ -433,6 +433,7 @@ class InputQuantizer(nn.Module):
             self.register_buffer('clip_ratio', torch.tensor(1.))
             self.register_buffer('num_observed', torch.tensor(0))
         self._averaging_constant, self._count = averaging_constant, 0
+        self._pending = None  # (min, max) recorded by `track`, not yet folded in
 
     def extra_repr(self): return f"granularity={self.granularity!r}, calibration={self.calibration!r}"
 
@@ -503,6 +504,26 @@ def forward(self:InputQuantizer, x:Tensor, bits:int) -> Tensor:
     if self.observer is None: return fake_quantize_per_token(x, bits, self.clip_ratio)
     scale, zero_point = self.observer.qparams(bits)
     return fake_quantize(x, scale, zero_point, *quant_range(bits))
+
+# %% ../nbs/00_quant.ipynb #037f43eb
+@patch
+@torch.no_grad()
+def track(self:InputQuantizer, x:Tensor):
+    "Record the min and max of training input `x` (merged with any recorded before); the range in use is unchanged until `commit`."
+    lo, hi = self.observer.extrema(x)
+    p = self._pending
+    self._pending = (lo, hi) if p is None else (torch.minimum(p[0], lo), torch.maximum(p[1], hi))
+
+
+@patch
+@torch.no_grad()
+def commit(self:InputQuantizer, lo:Tensor|None=None, hi:Tensor|None=None):
+    "Fold the recorded range (or `lo`, `hi`, e.g. reduced across ranks) into the running range, and forget it."
+    if lo is None:
+        if self._pending is None: return
+        lo, hi = self._pending
+    self.observer.observe_range(lo, hi)
+    self._pending = None
 
 # %% ../nbs/00_quant.ipynb #5d0e8f21
 _MASK32 = 0xFFFFFFFF

@@ -79,7 +79,7 @@ class TrainConfig:
                 raise ValueError(f"b_min must not exceed b_max; got b_min={self.b_min}, b_max={self.b_max}")
         if self.num_cycles is not None: _as_int(self.num_cycles, 'num_cycles', pos, "None or a positive int")
 
-# %% ../nbs/06_train.ipynb #54e16509
+# %% ../nbs/06_train.ipynb #ea438269
 @patch(as_prop=True)
 def warmup_steps(self:TrainConfig) -> int:
     "Warm-up steps: `warmup`, or 5% of the steps (at least 1)."
@@ -91,7 +91,7 @@ def cycles(self:TrainConfig) -> int:
     "Precision cycles over the run: `num_cycles`, or CPT's 32 capped so that each cycle has at least 16 steps."
     return self.num_cycles if self.num_cycles is not None else max(1, min(32, self.steps // 16))
 
-# %% ../nbs/06_train.ipynb #df5cecca
+# %% ../nbs/06_train.ipynb #e8ae1d9d
 def lr_at(step:int, # optimizer steps done (0 for the first step)
           config:TrainConfig) -> float:
     "The learning rate of optimizer step `step`: linear warm-up, then cosine decay to `min_lr_ratio * lr`."
@@ -100,7 +100,7 @@ def lr_at(step:int, # optimizer steps done (0 for the first step)
     t = (step - warm) / max(1, total - warm - 1)
     return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(t, 1.))))
 
-# %% ../nbs/06_train.ipynb #eda5937c
+# %% ../nbs/06_train.ipynb #5a11b25f
 class CancelFit(Exception):
     "Raise in a callback to end `Learner.fit` after the current event (no error)."
 
@@ -131,6 +131,17 @@ def resolve_device(device:str|torch.device='auto') -> torch.device:
     return device
 
 
+def _distributed_model(model:torch.nn.Module, device:torch.device) -> tuple[int, torch.nn.Module|None]:
+    "This process's rank, and `model` wrapped in `DistributedDataParallel` when torch.distributed runs more than one process."
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1: return 0, None
+    from torch.nn.parallel import DistributedDataParallel
+    ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == 'cuda' else None
+    # broadcast_buffers=False: quantizer buffers agree because every update to them is all-reduced, not because
+    # rank 0's are copied over the others' before each forward
+    return dist.get_rank(), DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+
+
 def _param_groups(model:torch.nn.Module, weight_decay:float) -> list[dict]:
     "Trainable parameters in two groups: matrices (decayed) and the rest (biases, norms: not decayed)."
     params = [p for p in model.parameters() if p.requires_grad]
@@ -138,7 +149,7 @@ def _param_groups(model:torch.nn.Module, weight_decay:float) -> list[dict]:
     return [dict(params=[p for p in params if p.ndim >= 2], weight_decay=weight_decay),
             dict(params=[p for p in params if p.ndim < 2], weight_decay=0.)]
 
-# %% ../nbs/06_train.ipynb #900eec25
+# %% ../nbs/06_train.ipynb #15359316
 class Learner:
     "Trains a `CPTModel` (or any Hugging Face causal LM) on a `BlockLoader`, calling callbacks at each event."
     def __init__(self,
@@ -155,6 +166,7 @@ class Learner:
         self.bf16 = (self.device.type == 'cuda' and torch.cuda.is_bf16_supported()) if self.config.bf16 is None else self.config.bf16
         self.step, self.epoch, self.loss, self.lr, self.bits = 0, loader.epoch, None, 0., getattr(model, 'precision', FULL_PRECISION)
         self.interrupted, self._it = False, None
+        self.rank, self.ddp = _distributed_model(model, self.device)
         self.cbs = []
         for cb in callbacks: self.add_cb(cb)
 
@@ -167,7 +179,7 @@ class Learner:
         return (f"Learner(step {self.step}/{self.config.steps}, device={self.device}, bf16={self.bf16}, "
                 f"callbacks={[c.name for c in self.cbs]})")
 
-# %% ../nbs/06_train.ipynb #5f389774
+# %% ../nbs/06_train.ipynb #784f202a
 @patch
 def add_cb(self:Learner, cb:Callback) -> Learner:
     "Add a callback (kept sorted by `order`)."
@@ -214,7 +226,7 @@ def one_step(self:Learner):
     for batch in batches:
         inputs = model_inputs(batch, self.device)
         if 'labels' not in inputs: inputs['labels'] = inputs['input_ids']
-        with self._autocast(): loss = self.model(**inputs).loss / cfg.accumulate
+        with self._autocast(): loss = (self.ddp or self.model)(**inputs).loss / cfg.accumulate
         loss.backward()
         total += loss.detach().float()
     self.loss = total
@@ -374,7 +386,7 @@ def _eval_mode(model):
     try: yield
     finally: model.train(was)
 
-# %% ../nbs/06_train.ipynb #37b67c84
+# %% ../nbs/06_train.ipynb #6464749e
 @torch.no_grad()
 def perplexity(model:torch.nn.Module, # a causal LM at the precision to measure (CPTModel or Hugging Face)
                stream:torch.Tensor, # 1-D token ids: the held-out text
@@ -456,8 +468,10 @@ def _trainable_and_buffers(model:torch.nn.Module) -> dict:
 def save_checkpoint(self:Learner, directory:str|Path, keep:int=2) -> Path:
     "Write a checkpoint of the run so far into `directory`/checkpoint-<step>, atomically; keep the newest `keep`."
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     final = directory/f"{CHECKPOINT_PREFIX}{self.step:06d}"
+    if isinstance(self.model, CPTModel): self.model.commit_input_ranges()  # every rank: the last step's ranges, agreed
+    if self.rank != 0: return final  # one copy, from rank 0 (the ranks hold the same state)
+    directory.mkdir(parents=True, exist_ok=True)
     tmp = directory/f".{final.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir()
     try:
@@ -476,7 +490,7 @@ def save_checkpoint(self:Learner, directory:str|Path, keep:int=2) -> Path:
     for old in list_checkpoints(directory)[:-keep]: shutil.rmtree(old, ignore_errors=True)
     return final
 
-# %% ../nbs/06_train.ipynb #5544a5a2
+# %% ../nbs/06_train.ipynb #0c64113c
 def list_checkpoints(directory:str|Path) -> list[Path]:
     "The complete checkpoints in `directory`, oldest first."
     directory = Path(directory)
@@ -602,7 +616,7 @@ class PrecisionRangeTest:
         self.metric = metric or (lambda model, bits: _mean_loss(model, self.eval_batches))
         self.train_step, self.optimizer = train_step, optimizer
 
-# %% ../nbs/06_train.ipynb #a6910aee
+# %% ../nbs/06_train.ipynb #ea43518c
 @contextlib.contextmanager
 def _restored(model:torch.nn.Module, optimizer=None):
     "Context manager: put trainable parameters, buffers and the optimizer's state back as they were on entry."
