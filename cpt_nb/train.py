@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 from safetensors.torch import load_file
+from transformers import TrainerCallback
 
 from .calibration import CalibrationManager
 from .data import BlockLoader, model_inputs
@@ -34,7 +35,7 @@ from .schedule import CyclicPrecisionScheduler, step_cost
 __all__ = ['SCHEDULE_UNITS', 'EVENTS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_PREFIX', 'TrainConfig', 'lr_at', 'CancelFit', 'Callback',
            'resolve_device', 'Learner', 'Recorder', 'ProgressBar', 'CyclicPrecision', 'sliding_windows', 'perplexity',
            'evaluate', 'sample_text', 'list_checkpoints', 'latest_checkpoint', 'read_trainer_state', 'Checkpointing',
-           'PRTResult', 'PrecisionRangeTest']
+           'CPTCallback', 'PRTResult', 'PrecisionRangeTest']
 
 # %% ../nbs/06_train.ipynb #a0c0f001
 SCHEDULE_UNITS = ('step', 'epoch')
@@ -79,7 +80,7 @@ class TrainConfig:
                 raise ValueError(f"b_min must not exceed b_max; got b_min={self.b_min}, b_max={self.b_max}")
         if self.num_cycles is not None: _as_int(self.num_cycles, 'num_cycles', pos, "None or a positive int")
 
-# %% ../nbs/06_train.ipynb #ea438269
+# %% ../nbs/06_train.ipynb #102ae5ae
 @patch(as_prop=True)
 def warmup_steps(self:TrainConfig) -> int:
     "Warm-up steps: `warmup`, or 5% of the steps (at least 1)."
@@ -91,7 +92,7 @@ def cycles(self:TrainConfig) -> int:
     "Precision cycles over the run: `num_cycles`, or CPT's 32 capped so that each cycle has at least 16 steps."
     return self.num_cycles if self.num_cycles is not None else max(1, min(32, self.steps // 16))
 
-# %% ../nbs/06_train.ipynb #e8ae1d9d
+# %% ../nbs/06_train.ipynb #d42f8861
 def lr_at(step:int, # optimizer steps done (0 for the first step)
           config:TrainConfig) -> float:
     "The learning rate of optimizer step `step`: linear warm-up, then cosine decay to `min_lr_ratio * lr`."
@@ -100,7 +101,7 @@ def lr_at(step:int, # optimizer steps done (0 for the first step)
     t = (step - warm) / max(1, total - warm - 1)
     return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(t, 1.))))
 
-# %% ../nbs/06_train.ipynb #5a11b25f
+# %% ../nbs/06_train.ipynb #01fe4b20
 class CancelFit(Exception):
     "Raise in a callback to end `Learner.fit` after the current event (no error)."
 
@@ -149,7 +150,7 @@ def _param_groups(model:torch.nn.Module, weight_decay:float) -> list[dict]:
     return [dict(params=[p for p in params if p.ndim >= 2], weight_decay=weight_decay),
             dict(params=[p for p in params if p.ndim < 2], weight_decay=0.)]
 
-# %% ../nbs/06_train.ipynb #15359316
+# %% ../nbs/06_train.ipynb #8d8a4633
 class Learner:
     "Trains a `CPTModel` (or any Hugging Face causal LM) on a `BlockLoader`, calling callbacks at each event."
     def __init__(self,
@@ -179,7 +180,7 @@ class Learner:
         return (f"Learner(step {self.step}/{self.config.steps}, device={self.device}, bf16={self.bf16}, "
                 f"callbacks={[c.name for c in self.cbs]})")
 
-# %% ../nbs/06_train.ipynb #784f202a
+# %% ../nbs/06_train.ipynb #8d095971
 @patch
 def add_cb(self:Learner, cb:Callback) -> Learner:
     "Add a callback (kept sorted by `order`)."
@@ -386,7 +387,7 @@ def _eval_mode(model):
     try: yield
     finally: model.train(was)
 
-# %% ../nbs/06_train.ipynb #6464749e
+# %% ../nbs/06_train.ipynb #7b0d3457
 @torch.no_grad()
 def perplexity(model:torch.nn.Module, # a causal LM at the precision to measure (CPTModel or Hugging Face)
                stream:torch.Tensor, # 1-D token ids: the held-out text
@@ -490,7 +491,7 @@ def save_checkpoint(self:Learner, directory:str|Path, keep:int=2) -> Path:
     for old in list_checkpoints(directory)[:-keep]: shutil.rmtree(old, ignore_errors=True)
     return final
 
-# %% ../nbs/06_train.ipynb #0c64113c
+# %% ../nbs/06_train.ipynb #07a1a8be
 def list_checkpoints(directory:str|Path) -> list[Path]:
     "The complete checkpoints in `directory`, oldest first."
     directory = Path(directory)
@@ -561,6 +562,29 @@ class Checkpointing(Callback):
 
     def after_interrupt(self): self._save()
 
+# %% ../nbs/06_train.ipynb #a4bada33
+class CPTCallback(TrainerCallback):
+    "Cyclic precision with lazy calibration for the Hugging Face `Trainer`: the precision of each step from `scheduler`."
+    def __init__(self,
+                 model:CPTModel, # the model the Trainer trains
+                 scheduler:CyclicPrecisionScheduler, # bits per optimizer step (build it with the Trainer's max_steps)
+                 calibration:CalibrationManager|None=None, # calibrates a precision the first time; None: all must be calibrated
+                ):
+        if scheduler.unit != 'step': raise ValueError("CPTCallback needs a scheduler built with total_steps (one precision per step)")
+        self.model, self.scheduler, self.calibration, self.visited = model, scheduler, calibration, []
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if args.max_steps > 0 and args.max_steps != self.scheduler.total_steps:
+            raise ValueError(f"the scheduler covers {self.scheduler.total_steps} steps, the Trainer's max_steps is {args.max_steps}")
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        bits = self.scheduler.precision_for_step(min(state.global_step, self.scheduler.total_steps - 1))
+        if self.calibration is not None: self.calibration.ensure_calibrated(bits)
+        self.model.set_precision(bits)
+        self.visited.append(bits)
+
+    def on_train_end(self, args, state, control, **kwargs): self.model.set_precision(FULL_PRECISION)
+
 # %% ../nbs/06_train.ipynb #34ecc87c
 @dataclass
 class PRTResult:
@@ -616,7 +640,7 @@ class PrecisionRangeTest:
         self.metric = metric or (lambda model, bits: _mean_loss(model, self.eval_batches))
         self.train_step, self.optimizer = train_step, optimizer
 
-# %% ../nbs/06_train.ipynb #ea43518c
+# %% ../nbs/06_train.ipynb #6127fc5a
 @contextlib.contextmanager
 def _restored(model:torch.nn.Module, optimizer=None):
     "Context manager: put trainable parameters, buffers and the optimizer's state back as they were on entry."
