@@ -19,9 +19,9 @@ import torch
 from .quant import QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
 
 # %% auto #0
-__all__ = ['QUANT_METHODS', 'time_call', 'format_table', 'benchmark_fake_quant', 'saved_tensor_bytes', 'benchmark_training_step',
-           'benchmark_calibration', 'perplexity', 'quantization_quality', 'ratio_rows', 'pydoc_blocks', 'split_batches',
-           'train_byte_llama']
+__all__ = ['QUANT_METHODS', 'TRAINING_RUNS', 'time_call', 'format_table', 'benchmark_fake_quant', 'saved_tensor_bytes',
+           'benchmark_training_step', 'benchmark_calibration', 'perplexity', 'quantization_quality', 'ratio_rows',
+           'pydoc_blocks', 'split_batches', 'train_byte_llama', 'training_quality']
 
 # %% ../nbs/09_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
@@ -335,3 +335,31 @@ def train_byte_llama(steps:int=400, # AdamW steps
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step()
     return model.eval()
+
+# %% ../nbs/09_bench.ipynb #89b01ef7
+TRAINING_RUNS = {  # name -> the precision schedule of the run
+    'CPT 3-8 bit': dict(b_min=3, b_max=8),
+    'static 8 bit': dict(b_min=8, b_max=8, profile='constant'),
+    'full precision': dict(b_min=32, b_max=32, profile='constant'),
+}
+
+
+def training_quality(data_opts, # `cli.DataOptions`: model, data, sequence length, evaluation
+                     cpt, # `CPTConfig` of the model
+                     train, # `TrainConfig`; its schedule fields are replaced by each run's
+                     output:str|Path, # a folder for the runs
+                     runs:dict|None=None, # name -> schedule fields; default `TRAINING_RUNS`
+                    ) -> list[dict]:
+    "Train the same model once per schedule in `runs`; a row per run: perplexity at 8 and 32 bits, cost against static 8 bit, wall time."
+    import dataclasses, io
+    from pathlib import Path
+    from cpt_nb.cli import train_run
+    from cpt_nb.schedule import relative_cost
+    rows = []
+    for i, (name, schedule) in enumerate((runs or TRAINING_RUNS).items()):
+        cfg = dataclasses.replace(train, **schedule)
+        m = train_run(data_opts, cpt, cfg, Path(output)/f'run{i}', out=io.StringIO())
+        ppl = {r['bits']: r['perplexity'] for r in m['after']}
+        rows.append({'run': name, **{f'ppl {b} bit': ppl.get(b) for b in (8, 32)},
+                     'cost vs static 8': relative_cost(m['bits'], cpt.grad_bits, 8), 'wall s': m['wall_s']})
+    return rows

@@ -61,7 +61,9 @@ class DataOptions:
         object.__setattr__(self, 'eval_bits', [validate_bits(b) for b in self.eval_bits])
 
     @property
-    def source(self) -> str: return self.data or self.dataset or 'pydoc'
+    def source(self) -> str:
+        "Where the text comes from: `data`, `dataset`, or the built-in corpus."
+        return self.data or self.dataset or 'pydoc'
 
 # %% ../nbs/08_cli.ipynb #c1100002
 MODEL_FLAGS = ('mode', 'lora_rank', 'lora_alpha', 'grad_bits', 'input_granularity', 'input_calibration', 'smoothing',
@@ -114,7 +116,9 @@ def build_run(data_opts:DataOptions, cpt:CPTConfig, seed:int=0) -> tuple[LMData,
                             eos_token_id=tok.eos_token_id, loss_type='ForCausalLM', **SCRATCH_GPT2)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = CPTModel(AutoModelForCausalLM.from_config(config), cpt)
+            hf = AutoModelForCausalLM.from_config(config)
+            hf.loss_type = 'ForCausalLM'  # what transformers falls back to anyway, without a warning per run
+            model = CPTModel(hf, cpt)
     else: model = CPTModel.from_pretrained(data_opts.model, config=cpt)
     return data, model
 
@@ -146,6 +150,15 @@ def _export(model:CPTModel, data:LMData, bits:int, output:Path, ev:dict, out) ->
     return dict(folder=folder.name, bits=bits, perplexity=ppl, cpt_model_perplexity=own)
 
 
+def _report(output:Path, metrics:dict, cfg:TrainConfig, cal:CalibrationManager, out):
+    print(f"\nTraining cost: {metrics['cost_vs_static']:.3f} of static {cfg.b_max}-bit training (CPT's formula); "
+          f"wall time {metrics['wall_s']:.0f} s", file=out)
+    print(cal.summary(), file=out)
+    print(f"\n{output}:", file=out)
+    for p in sorted(output.rglob('*')):
+        if p.is_file() and not p.name.startswith('.'): print(f"  {p.relative_to(output)}  ({p.stat().st_size:,} bytes)", file=out)
+
+
 def _plots(output:Path, sched, rec:Recorder, table:list[dict], before:list[dict]):
     import matplotlib
     matplotlib.use('Agg')
@@ -170,6 +183,7 @@ def _write_json(path:Path, obj):
 def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|Path, resume:bool=False, out=None) -> dict:
     "The main job: PRT, cyclic-precision training with lazy calibration, evaluation and saving into `output`; returns the metrics."
     out, output, t0 = out or sys.stdout, Path(output), time.time()
+    output.mkdir(parents=True, exist_ok=True)
     data, model = build_run(data_opts, cpt, cfg.seed)
     print(f"{data}\n{model}\n{model.parameter_report()}", file=out)
     torch.manual_seed(cfg.seed)
@@ -204,17 +218,13 @@ def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|
     sample = sample_text(model, data.tokenizer, "The ", bits=cfg.b_max, max_new_tokens=40)
     print(f"\nSample at {cfg.b_max} bits: {'The ' + sample!r}", file=out)
     model.save_pretrained(output/'model', tokenizer=data.tokenizer)
-    exported = _export(model, data, cfg.b_max, output, ev, out)
+    exported = _export(model, data, cfg.b_max, output, ev, out) if cfg.b_max != FULL_PRECISION else None
     cpt_cb = learn.cb(CyclicPrecision)
     metrics = dict(prt=prt, schedule=repr(sched), before=before, after=table, exported=exported, sample=sample, losses=rec.losses, bits=rec.bits,
                    cost_vs_static=cpt_cb.cost, wall_s=time.time() - t0, steps=cfg.steps, calibrated_bits=sorted(cal.calibrated_bits))
     _write_json(output/'metrics.json', metrics)
     _plots(output, sched, rec, table, before)
-    print(f"\nTraining cost: {cpt_cb.cost:.3f} of static {cfg.b_max}-bit training (CPT's formula); wall time {metrics['wall_s']:.0f} s", file=out)
-    print(cal.summary(), file=out)
-    print(f"\n{output}:", file=out)
-    for p in sorted(output.rglob('*')):
-        if p.is_file() and not p.name.startswith('.'): print(f"  {p.relative_to(output)}  ({p.stat().st_size:,} bytes)", file=out)
+    _report(output, metrics, cfg, cal, out)
     return metrics
 
 # %% ../nbs/08_cli.ipynb #c1100009

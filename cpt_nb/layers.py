@@ -65,8 +65,7 @@ class CPTLinear(nn.Module):
         self._init_outliers(smoothing, rotation)
         self._precision = _Precision()
         self.quantize = dict(weights=True, inputs=True, lora=True, gradients=True)
-        self.lora_enabled, self.calibrating, self.track_input_ranges = True, False, True
-        self.defer_input_ranges = False  # True inside a CPTModel: training ranges are recorded, then committed once per step
+        self.lora_enabled, self.calibrating, self.track_input_ranges, self.defer_input_ranges = True, False, True, False
         self.name = 'CPTLinear'  # CPTModel sets the layer's path in the model, for error messages
         self._measured_at = {}  # tensor name -> the `_tensor_key` it had when its range was last measured
         self._weight_cache = None  # (key, quantized frozen weight)

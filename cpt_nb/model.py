@@ -195,7 +195,7 @@ class CPTModel(nn.Module):
         return (f"CPTModel({type(self.model).__name__}, mode={self.mode!r}, layers={len(self.cpt_layers)}, "
                 f"lora_rank={self.cpt_config.lora_rank}, precision={self.precision})")
 
-# %% ../nbs/03_model.ipynb #2f61b518
+# %% ../nbs/03_model.ipynb #372c612f
 @patch
 @torch.no_grad()
 def commit_input_ranges(self:CPTModel) -> int:

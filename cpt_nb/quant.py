@@ -505,7 +505,7 @@ def forward(self:InputQuantizer, x:Tensor, bits:int) -> Tensor:
     scale, zero_point = self.observer.qparams(bits)
     return fake_quantize(x, scale, zero_point, *quant_range(bits))
 
-# %% ../nbs/00_quant.ipynb #037f43eb
+# %% ../nbs/00_quant.ipynb #277a5e5b
 @patch
 @torch.no_grad()
 def track(self:InputQuantizer, x:Tensor):

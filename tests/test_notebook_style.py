@@ -24,7 +24,9 @@ NOT_DOCUMENTED = {'extra_repr',  # nn.Module's printing hook
                   # the events a Learner calls on its callbacks (documented as a table in the training chapter),
                   # and torch's state_dict protocol, which they and the data loader follow
                   'before_fit', 'before_epoch', 'before_step', 'after_backward', 'after_step', 'after_epoch',
-                  'after_interrupt', 'after_fit', 'state_dict', 'load_state_dict'}
+                  'after_interrupt', 'after_fit', 'state_dict', 'load_state_dict',
+                  # the Hugging Face Trainer's callback events, which CPTCallback implements (documented by transformers)
+                  'on_train_begin', 'on_step_begin', 'on_train_end'}
 
 
 def _cells(nb:Path) -> list[dict]: return json.loads(nb.read_text(encoding='utf-8'))['cells']
