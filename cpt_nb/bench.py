@@ -336,7 +336,7 @@ def train_byte_llama(steps:int=400, # AdamW steps
         opt.step(); sched.step()
     return model.eval()
 
-# %% ../nbs/09_bench.ipynb #89b01ef7
+# %% ../nbs/09_bench.ipynb #b672ee7b
 TRAINING_RUNS = {  # name -> the precision schedule of the run
     'CPT 3-8 bit': dict(b_min=3, b_max=8),
     'static 8 bit': dict(b_min=8, b_max=8, profile='constant'),

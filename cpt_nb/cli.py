@@ -22,7 +22,7 @@ from fastcore.docments import docments
 from .bench import benchmark_fake_quant, format_table
 from .calibration import CalibrationManager
 from .data import LMData, build_data
-from .model import PRETRAINED, CPTConfig, CPTModel, load_tokenizer
+from .model import PRETRAINED, CPTConfig, CPTModel, _quiet_progress, load_tokenizer
 from .quant import FULL_PRECISION, QUANTIZED_BITS, quantization_error_table, validate_bits
 from .schedule import CyclicPrecisionScheduler, plot_schedule
 from .train import (Checkpointing, CyclicPrecision, Learner, PrecisionRangeTest, ProgressBar, Recorder, TrainConfig,
@@ -141,7 +141,7 @@ def _export(model:CPTModel, data:LMData, bits:int, output:Path, ev:dict, out) ->
     from cpt_nb.train import perplexity
     folder = output/f'model-{bits}bit'
     model.save_quantized(folder, bits, tokenizer=data.tokenizer)
-    plain = AutoModelForCausalLM.from_pretrained(folder).to(next(model.parameters()).device)
+    with _quiet_progress(): plain = AutoModelForCausalLM.from_pretrained(folder).to(next(model.parameters()).device)
     ppl = perplexity(plain, data.valid, **ev)['perplexity']
     with model.at_precision(bits): own = perplexity(model, data.valid, **ev)['perplexity']
     print(f"Exported at {bits} bits ({folder.name}/, plain transformers, weights only on the {bits}-bit grid, float activations): "
@@ -196,7 +196,8 @@ def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|
         print(f"Precision Range Test skipped: a model trained from scratch has learned nothing to measure yet; "
               f"B_min = {SCRATCH_B_MIN} (CPT's; set --b-min to choose)", file=out)
     b_min = cfg.b_min if cfg.b_min is not None else prt['b_min'] if prt else SCRATCH_B_MIN
-    _write_json(output/'run.json', dict(data=dataclasses.asdict(data_opts), cpt=cpt.to_dict(), train=dataclasses.asdict(cfg), prt=prt))
+    _write_json(output/'run.json', dict(data=dataclasses.asdict(data_opts), cpt=cpt.to_dict(), train=dataclasses.asdict(cfg), prt=prt,
+                                        **{k: run[k] for k in ('before',) if k in run}))
     sched = CyclicPrecisionScheduler(min(b_min, cfg.b_max), cfg.b_max, total_steps=cfg.steps, num_cycles=cfg.cycles, profile=cfg.profile)
     print(f"Schedule: {sched}", file=out)
     ev = dict(seq_len=data_opts.seq_len, max_tokens=data_opts.eval_tokens)
