@@ -27,7 +27,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, Pretra
 from transformers.pytorch_utils import Conv1D
 
 from .layers import CPTLinear, _Precision, _check_outlier_options
-from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, _as_int, validate_bits
+from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, NonFiniteError, _as_int, validate_bits
 
 # %% auto #0
 __all__ = ['MODES', 'CPT_CONFIG_NAME', 'WEIGHTS_NAME', 'GPT2_TARGETS', 'QUANT_KINDS', 'CPT_STATE_NAME', 'PRETRAINED',
@@ -195,17 +195,20 @@ class CPTModel(nn.Module):
         return (f"CPTModel({type(self.model).__name__}, mode={self.mode!r}, layers={len(self.cpt_layers)}, "
                 f"lora_rank={self.cpt_config.lora_rank}, precision={self.precision})")
 
-# %% ../nbs/03_model.ipynb #372c612f
+# %% ../nbs/03_model.ipynb #9d1b4311
 @patch
 @torch.no_grad()
 def commit_input_ranges(self:CPTModel) -> int:
     "Fold the input ranges recorded by training forwards into the running ranges, agreed across ranks; return how many."
-    qs = [q for l in self.cpt_layers.values() for q in l.input_quantizers.values() if q._pending is not None]
+    qs = [(f"{n}: input at {b} bits", q) for n, l in self.cpt_layers.items() for b, q in l.input_quantizers.items()
+          if q._pending is not None]
     if not qs: return 0
-    lo, hi = torch.stack([q._pending[0] for q in qs]), torch.stack([q._pending[1] for q in qs])
+    lo, hi = torch.stack([q._pending[0] for _, q in qs]), torch.stack([q._pending[1] for _, q in qs])
     if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
         dist.all_reduce(lo, op=dist.ReduceOp.MIN); dist.all_reduce(hi, op=dist.ReduceOp.MAX)
-    for q, l, h in zip(qs, lo, hi): q.commit(l, h)
+    for (where, q), l, h in zip(qs, lo, hi):
+        try: q.commit(l, h)
+        except NonFiniteError as e: raise NonFiniteError(f"{where}, recorded by the last training step: {e}") from None
     return len(qs)
 
 # %% ../nbs/03_model.ipynb #5e2d8b41
