@@ -80,7 +80,7 @@ class TrainConfig:
                 raise ValueError(f"b_min must not exceed b_max; got b_min={self.b_min}, b_max={self.b_max}")
         if self.num_cycles is not None: _as_int(self.num_cycles, 'num_cycles', pos, "None or a positive int")
 
-# %% ../nbs/06_train.ipynb #35b89d56
+# %% ../nbs/06_train.ipynb #a133a190
 @patch(as_prop=True)
 def warmup_steps(self:TrainConfig) -> int:
     "Warm-up steps: `warmup`, or 5% of the steps (at least 1)."
@@ -92,7 +92,7 @@ def cycles(self:TrainConfig) -> int:
     "Precision cycles over the run: `num_cycles`, or CPT's 32 capped so that each cycle has at least 16 steps."
     return self.num_cycles if self.num_cycles is not None else max(1, min(32, self.steps // 16))
 
-# %% ../nbs/06_train.ipynb #9f44af24
+# %% ../nbs/06_train.ipynb #b4aef84d
 def lr_at(step:int, # optimizer steps done (0 for the first step)
           config:TrainConfig) -> float:
     "The learning rate of optimizer step `step`: linear warm-up, then cosine decay to `min_lr_ratio * lr`."
@@ -101,7 +101,7 @@ def lr_at(step:int, # optimizer steps done (0 for the first step)
     t = (step - warm) / max(1, total - warm - 1)
     return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(t, 1.))))
 
-# %% ../nbs/06_train.ipynb #83f6c74c
+# %% ../nbs/06_train.ipynb #ce16f176
 class CancelFit(Exception):
     "Raise in a callback to end `Learner.fit` after the current event (no error)."
 
@@ -150,7 +150,7 @@ def _param_groups(model:torch.nn.Module, weight_decay:float) -> list[dict]:
     return [dict(params=[p for p in params if p.ndim >= 2], weight_decay=weight_decay),
             dict(params=[p for p in params if p.ndim < 2], weight_decay=0.)]
 
-# %% ../nbs/06_train.ipynb #2b805e87
+# %% ../nbs/06_train.ipynb #4faa5360
 class Learner:
     "Trains a `CPTModel` (or any Hugging Face causal LM) on a `BlockLoader`, calling callbacks at each event."
     def __init__(self,
@@ -180,7 +180,7 @@ class Learner:
         return (f"Learner(step {self.step}/{self.config.steps}, device={self.device}, bf16={self.bf16}, "
                 f"callbacks={[c.name for c in self.cbs]})")
 
-# %% ../nbs/06_train.ipynb #b1d88b4e
+# %% ../nbs/06_train.ipynb #ff059746
 @patch
 def add_cb(self:Learner, cb:Callback) -> Learner:
     "Add a callback (kept sorted by `order`)."
@@ -387,7 +387,7 @@ def _eval_mode(model):
     try: yield
     finally: model.train(was)
 
-# %% ../nbs/06_train.ipynb #6e2a2e46
+# %% ../nbs/06_train.ipynb #57dd268d
 @torch.no_grad()
 def perplexity(model:torch.nn.Module, # a causal LM at the precision to measure (CPTModel or Hugging Face)
                stream:torch.Tensor, # 1-D token ids: the held-out text
@@ -495,7 +495,7 @@ def save_checkpoint(self:Learner, directory:str|Path, keep:int=2) -> Path:
     for old in list_checkpoints(directory)[:-keep]: shutil.rmtree(old, ignore_errors=True)
     return final
 
-# %% ../nbs/06_train.ipynb #0df711ab
+# %% ../nbs/06_train.ipynb #a985370b
 def list_checkpoints(directory:str|Path) -> list[Path]:
     "The complete checkpoints in `directory`, oldest first."
     directory = Path(directory)
@@ -566,7 +566,7 @@ class Checkpointing(Callback):
 
     def after_interrupt(self): self._save()
 
-# %% ../nbs/06_train.ipynb #7dac9a2b
+# %% ../nbs/06_train.ipynb #453464e7
 class CPTCallback(TrainerCallback):
     "Cyclic precision with lazy calibration for the Hugging Face `Trainer`: the precision of each step from `scheduler`."
     def __init__(self,
@@ -644,7 +644,7 @@ class PrecisionRangeTest:
         self.metric = metric or (lambda model, bits: _mean_loss(model, self.eval_batches))
         self.train_step, self.optimizer = train_step, optimizer
 
-# %% ../nbs/06_train.ipynb #1fe88d72
+# %% ../nbs/06_train.ipynb #5f0bbb72
 @contextlib.contextmanager
 def _restored(model:torch.nn.Module, optimizer=None):
     "Context manager: put trainable parameters, buffers and the optimizer's state back as they were on entry."
