@@ -336,7 +336,7 @@ def train_byte_llama(steps:int=400, # AdamW steps
         opt.step(); sched.step()
     return model.eval()
 
-# %% ../nbs/09_bench.ipynb #b672ee7b
+# %% ../nbs/09_bench.ipynb #741fbbce
 TRAINING_RUNS = {  # name -> the precision schedule of the run
     'CPT 3-8 bit': dict(b_min=3, b_max=8),
     'static 8 bit': dict(b_min=8, b_max=8, profile='constant'),
@@ -352,7 +352,6 @@ def training_quality(data_opts, # `cli.DataOptions`: model, data, sequence lengt
                     ) -> list[dict]:
     "Train the same model once per schedule in `runs`; a row per run: perplexity at 8 and 32 bits, cost against static 8 bit, wall time."
     import dataclasses, io
-    from pathlib import Path
     from cpt_nb.cli import train_run
     from cpt_nb.schedule import relative_cost
     rows = []

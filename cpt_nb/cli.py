@@ -22,7 +22,7 @@ from fastcore.docments import docments
 from .bench import benchmark_fake_quant, format_table
 from .calibration import CalibrationManager
 from .data import LMData, build_data
-from .model import PRETRAINED, CPTConfig, CPTModel, _quiet_progress, load_tokenizer
+from .model import PRETRAINED, CPTConfig, CPTModel, _atomic_write, _quiet_progress, load_tokenizer
 from .quant import FULL_PRECISION, QUANTIZED_BITS, quantization_error_table, validate_bits
 from .schedule import CyclicPrecisionScheduler, plot_schedule
 from .train import (Checkpointing, CyclicPrecision, Learner, PrecisionRangeTest, ProgressBar, Recorder, TrainConfig,
@@ -176,8 +176,7 @@ def _plots(output:Path, sched, rec:Recorder, table:list[dict], before:list[dict]
 
 
 def _write_json(path:Path, obj):
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(json.dumps(obj, indent=1)); os.replace(tmp, path)
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1)))
 
 # %% ../nbs/08_cli.ipynb #c1100008
 def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|Path, resume:bool=False, out=None) -> dict:

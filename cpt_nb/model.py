@@ -195,13 +195,15 @@ class CPTModel(nn.Module):
         return (f"CPTModel({type(self.model).__name__}, mode={self.mode!r}, layers={len(self.cpt_layers)}, "
                 f"lora_rank={self.cpt_config.lora_rank}, precision={self.precision})")
 
-# %% ../nbs/03_model.ipynb #9d1b4311
+# %% ../nbs/03_model.ipynb #e99fff47
 @patch
 @torch.no_grad()
 def commit_input_ranges(self:CPTModel) -> int:
     "Fold the input ranges recorded by training forwards into the running ranges, agreed across ranks; return how many."
-    qs = [(f"{n}: input at {b} bits", q) for n, l in self.cpt_layers.items() for b, q in l.input_quantizers.items()
-          if q._pending is not None]
+    if not hasattr(self, '_tracked_inputs'):  # once: which quantizers follow training at all (per-tensor min/max only)
+        self._tracked_inputs = [(f"{n}: input at {b} bits", q) for n, l in self.cpt_layers.items()
+                                for b, q in l.input_quantizers.items() if q.tracks_training]
+    qs = [(where, q) for where, q in self._tracked_inputs if q._pending is not None]  # called every training forward: short
     if not qs: return 0
     lo, hi = torch.stack([q._pending[0] for _, q in qs]), torch.stack([q._pending[1] for _, q in qs])
     if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:

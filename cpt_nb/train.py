@@ -27,7 +27,7 @@ from transformers import TrainerCallback
 
 from .calibration import CalibrationManager
 from .data import BlockLoader, model_inputs
-from .model import CPTModel, _atomic_write, _save_tensors
+from .model import CPTModel, _atomic_write, _save_tensors, _temporarily
 from .quant import FULL_PRECISION, QUANTIZED_BITS, NonFiniteError, _as_int, validate_bits
 from .schedule import CyclicPrecisionScheduler, step_cost
 
@@ -80,7 +80,7 @@ class TrainConfig:
                 raise ValueError(f"b_min must not exceed b_max; got b_min={self.b_min}, b_max={self.b_max}")
         if self.num_cycles is not None: _as_int(self.num_cycles, 'num_cycles', pos, "None or a positive int")
 
-# %% ../nbs/06_train.ipynb #a133a190
+# %% ../nbs/06_train.ipynb #7ef6cd45
 @patch(as_prop=True)
 def warmup_steps(self:TrainConfig) -> int:
     "Warm-up steps: `warmup`, or 5% of the steps (at least 1)."
@@ -92,7 +92,7 @@ def cycles(self:TrainConfig) -> int:
     "Precision cycles over the run: `num_cycles`, or CPT's 32 capped so that each cycle has at least 16 steps."
     return self.num_cycles if self.num_cycles is not None else max(1, min(32, self.steps // 16))
 
-# %% ../nbs/06_train.ipynb #b4aef84d
+# %% ../nbs/06_train.ipynb #82b442da
 def lr_at(step:int, # optimizer steps done (0 for the first step)
           config:TrainConfig) -> float:
     "The learning rate of optimizer step `step`: linear warm-up, then cosine decay to `min_lr_ratio * lr`."
@@ -101,7 +101,7 @@ def lr_at(step:int, # optimizer steps done (0 for the first step)
     t = (step - warm) / max(1, total - warm - 1)
     return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(t, 1.))))
 
-# %% ../nbs/06_train.ipynb #ce16f176
+# %% ../nbs/06_train.ipynb #352c0b2e
 class CancelFit(Exception):
     "Raise in a callback to end `Learner.fit` after the current event (no error)."
 
@@ -150,7 +150,7 @@ def _param_groups(model:torch.nn.Module, weight_decay:float) -> list[dict]:
     return [dict(params=[p for p in params if p.ndim >= 2], weight_decay=weight_decay),
             dict(params=[p for p in params if p.ndim < 2], weight_decay=0.)]
 
-# %% ../nbs/06_train.ipynb #4faa5360
+# %% ../nbs/06_train.ipynb #f668c2eb
 class Learner:
     "Trains a `CPTModel` (or any Hugging Face causal LM) on a `BlockLoader`, calling callbacks at each event."
     def __init__(self,
@@ -168,6 +168,7 @@ class Learner:
         self.step, self.epoch, self.loss, self.lr, self.bits = 0, loader.epoch, None, 0., getattr(model, 'precision', FULL_PRECISION)
         self.interrupted, self._it = False, None
         self.rank, self.ddp = _distributed_model(model, self.device)
+        self._params = [p for g in self.opt.param_groups for p in g['params']]  # what clipping sees
         self.cbs = []
         for cb in callbacks: self.add_cb(cb)
 
@@ -180,7 +181,7 @@ class Learner:
         return (f"Learner(step {self.step}/{self.config.steps}, device={self.device}, bf16={self.bf16}, "
                 f"callbacks={[c.name for c in self.cbs]})")
 
-# %% ../nbs/06_train.ipynb #ff059746
+# %% ../nbs/06_train.ipynb #9714d266
 @patch
 def add_cb(self:Learner, cb:Callback) -> Learner:
     "Add a callback (kept sorted by `order`)."
@@ -232,8 +233,7 @@ def one_step(self:Learner):
         total += loss.detach().float()
     self.loss = total
     self('after_backward')
-    params = [p for g in self.opt.param_groups for p in g['params']]
-    if cfg.grad_clip is not None: torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+    if cfg.grad_clip is not None: torch.nn.utils.clip_grad_norm_(self._params, cfg.grad_clip)
     self.lr = lr_at(self.step, cfg)
     for g in self.opt.param_groups: g['lr'] = self.lr
     self.opt.step()
@@ -379,15 +379,7 @@ def sliding_windows(n:int, # tokens in the stream
         if end == n: break
     return out
 
-
-@contextlib.contextmanager
-def _eval_mode(model):
-    was = model.training
-    model.eval()
-    try: yield
-    finally: model.train(was)
-
-# %% ../nbs/06_train.ipynb #57dd268d
+# %% ../nbs/06_train.ipynb #157c6c08
 @torch.no_grad()
 def perplexity(model:torch.nn.Module, # a causal LM at the precision to measure (CPTModel or Hugging Face)
                stream:torch.Tensor, # 1-D token ids: the held-out text
@@ -402,9 +394,7 @@ def perplexity(model:torch.nn.Module, # a causal LM at the precision to measure 
     device = next(model.parameters()).device
     windows = sliding_windows(len(stream), seq_len, stride or max(1, seq_len // 2))
     total, count = torch.zeros((), dtype=torch.float64, device=device), 0
-    with contextlib.ExitStack() as stack:
-        if hasattr(model, 'evaluating'): stack.enter_context(model.evaluating())
-        else: stack.enter_context(_eval_mode(model))
+    with _temporarily(model.modules(), training=False):  # dropout off, ranges fixed; each module's mode back after
         i = 0
         while i < len(windows):
             length = windows[i][1] - windows[i][0]
@@ -495,7 +485,7 @@ def save_checkpoint(self:Learner, directory:str|Path, keep:int=2) -> Path:
     for old in list_checkpoints(directory)[:-keep]: shutil.rmtree(old, ignore_errors=True)
     return final
 
-# %% ../nbs/06_train.ipynb #a985370b
+# %% ../nbs/06_train.ipynb #4e2d80aa
 def list_checkpoints(directory:str|Path) -> list[Path]:
     "The complete checkpoints in `directory`, oldest first."
     directory = Path(directory)
@@ -566,7 +556,7 @@ class Checkpointing(Callback):
 
     def after_interrupt(self): self._save()
 
-# %% ../nbs/06_train.ipynb #453464e7
+# %% ../nbs/06_train.ipynb #26a7e475
 class CPTCallback(TrainerCallback):
     "Cyclic precision with lazy calibration for the Hugging Face `Trainer`: the precision of each step from `scheduler`."
     def __init__(self,
@@ -644,7 +634,7 @@ class PrecisionRangeTest:
         self.metric = metric or (lambda model, bits: _mean_loss(model, self.eval_batches))
         self.train_step, self.optimizer = train_step, optimizer
 
-# %% ../nbs/06_train.ipynb #5f0bbb72
+# %% ../nbs/06_train.ipynb #a93d83ad
 @contextlib.contextmanager
 def _restored(model:torch.nn.Module, optimizer=None):
     "Context manager: put trainable parameters, buffers and the optimizer's state back as they were on entry."
