@@ -82,6 +82,13 @@ class CPTLinear(nn.Module):
                                f"set it there, with set_precision({bits!r})")
         self._precision.bits = validate_bits(bits)
 
+# %% ../nbs/02_layers.ipynb #2a7f4c18
+def _get_name(self:CPTLinear) -> str: return self._name
+def _set_name(self:CPTLinear, name:str):
+    self._name = name
+    self.grad_quantizer.where = f"{name}: output gradient"  # what a NaN report names
+CPTLinear.name = property(_get_name, _set_name, doc="The layer's path in its model (`CPTModel` sets it), named by errors and NaN reports.")
+
 # %% ../nbs/02_layers.ipynb #2a7f4c19
 @patch
 def __repr__(self:CPTLinear):
@@ -214,13 +221,6 @@ def forward(self:CPTLinear, x:Tensor) -> Tensor:
     return self.grad_quantizer(y) if q['gradients'] else y
 
 # %% ../nbs/02_layers.ipynb #5a3e1c70
-@torch.no_grad()
-def _remeasure(quantizer:FakeQuantizer, t:Tensor):
-    "Replace `quantizer`'s range with the range of `t` alone."
-    quantizer.observer.reset()
-    quantizer.observer(t)
-
-
 def _channel_absmax(x:Tensor) -> Tensor:
     "The largest |x| of each channel (the last axis) over every other axis, in float32."
     return x.detach().abs().reshape(-1, x.shape[-1]).amax(0).float()
@@ -256,7 +256,7 @@ def _measure(self:CPTLinear, name:str, quantizer:FakeQuantizer, force:bool=False
     key = _tensor_key(getattr(self, name))
     if name == 'weight' and self.smoothing is not None: key += _tensor_key(self.smooth)
     if not force and self._measured_at.get(name) == key and quantizer.observer.calibrated: return False
-    _remeasure(quantizer, self._source(name) if source is None else source)
+    quantizer.observer.remeasure(self._source(name) if source is None else source)
     self._measured_at[name] = key
     return True
 
@@ -286,7 +286,7 @@ def invalidate_caches(self:CPTLinear):
 def _quantize_tensor(self:CPTLinear, name:str, quantizer:FakeQuantizer, bits:int) -> Tensor:
     source = self._source(name)  # once: for a trained weight, smoothing and rotation run every step
     self._measure(name, quantizer, source=source)
-    return self._unsource(name, quantizer(source, bits))
+    return self._unsource(name, quantizer(source, bits, where=f"{self.name}: {name}"))
 
 
 @patch
@@ -316,15 +316,16 @@ def _quantized_input(self:CPTLinear, x:Tensor, bits:int) -> Tensor:
     if self.calibrating or tracking:
         try:
             if self.calibrating: quantizer.observe(x, bits)
-            elif self.defer_input_ranges: quantizer.track(x)
-            else: quantizer.observer(x)
+            else:
+                quantizer.track(x)  # no wait for the device: a NaN range is noted when its scale is made
+                if not self.defer_input_ranges: quantizer.commit()
         except NonFiniteError as e: raise NonFiniteError(f"{self.name}: input at {bits} bits: {e}") from None
     if not quantizer.calibrated:
         raise NotCalibratedError(
             f"{self.name} has no input range for {bits} bits: calibrate that precision first "
             f"(CalibrationManager.ensure_calibrated({bits}), or a forward pass with `calibrating` on), "
             f"or use 32 bits for full precision")
-    return quantizer(x, bits)
+    return quantizer(x, bits, where=f"{self.name}: input at {bits} bits")
 
 
 @patch

@@ -27,7 +27,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, Pretra
 from transformers.pytorch_utils import Conv1D
 
 from .layers import CPTLinear, _Precision, _check_outlier_options
-from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, NonFiniteError, _as_int, validate_bits
+from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, _as_int, validate_bits
 
 # %% auto #0
 __all__ = ['MODES', 'CPT_CONFIG_NAME', 'WEIGHTS_NAME', 'GPT2_TARGETS', 'QUANT_KINDS', 'CPT_STATE_NAME', 'PRETRAINED',
@@ -201,16 +201,13 @@ class CPTModel(nn.Module):
 def commit_input_ranges(self:CPTModel) -> int:
     "Fold the input ranges recorded by training forwards into the running ranges, agreed across ranks; return how many."
     if not hasattr(self, '_tracked_inputs'):  # once: which quantizers follow training at all (per-tensor min/max only)
-        self._tracked_inputs = [(f"{n}: input at {b} bits", q) for n, l in self.cpt_layers.items()
-                                for b, q in l.input_quantizers.items() if q.tracks_training]
-    qs = [(where, q) for where, q in self._tracked_inputs if q._pending is not None]  # called every training forward: short
+        self._tracked_inputs = [q for l in self.cpt_layers.values() for q in l.input_quantizers.values() if q.tracks_training]
+    qs = [q for q in self._tracked_inputs if q._pending is not None]  # called every training forward: short
     if not qs: return 0
-    lo, hi = torch.stack([q._pending[0] for _, q in qs]), torch.stack([q._pending[1] for _, q in qs])
+    lo, hi = torch.stack([q._pending[0] for q in qs]), torch.stack([q._pending[1] for q in qs])
     if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
         dist.all_reduce(lo, op=dist.ReduceOp.MIN); dist.all_reduce(hi, op=dist.ReduceOp.MAX)
-    for (where, q), l, h in zip(qs, lo, hi):
-        try: q.commit(l, h)
-        except NonFiniteError as e: raise NonFiniteError(f"{where}, recorded by the last training step: {e}") from None
+    for q, l, h in zip(qs, lo, hi): q.commit(l, h)  # no NaN check here (a wait): the next scale made from it is noted
     return len(qs)
 
 # %% ../nbs/03_model.ipynb #5e2d8b41

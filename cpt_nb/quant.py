@@ -11,6 +11,7 @@ import math
 import operator
 import os
 import threading
+import types
 
 import torch
 from fastcore.basics import patch
@@ -21,9 +22,10 @@ _logger = logging.getLogger('cpt_nb.quant')  # by name: in the notebook, __name_
 # %% auto #0
 __all__ = ['FULL_PRECISION', 'QUANTIZED_BITS', 'ALLOWED_BITS', 'INPUT_GRANULARITIES', 'INPUT_CALIBRATIONS', 'CLIP_GRID',
            'FUSED_MIN_NUMEL', 'BitWidthError', 'validate_bits', 'quant_range', 'NonFiniteError', 'calc_qparams',
-           'NotCalibratedError', 'MinMaxObserver', 'MovingAverageObserver', 'fake_quantize', 'FakeQuantizer',
-           'per_token_qparams', 'fake_quantize_per_token', 'mse_clip_ratio', 'percentile_range', 'InputQuantizer',
-           'GradientQuantizer', 'sqnr_db', 'quantization_error_table', 'set_fused', 'fused_mode', 'fused']
+           'check_nonfinite', 'NotCalibratedError', 'MinMaxObserver', 'MovingAverageObserver', 'fake_quantize',
+           'FakeQuantizer', 'per_token_qparams', 'fake_quantize_per_token', 'mse_clip_ratio', 'percentile_range',
+           'InputQuantizer', 'GradientQuantizer', 'sqnr_db', 'quantization_error_table', 'set_fused', 'fused_mode',
+           'fused']
 
 # %% ../nbs/00_quant.ipynb #957fc09d
 FULL_PRECISION = 32  # "bits" value meaning no quantization at all
@@ -100,6 +102,58 @@ def _scale_zero_point(min_val:Tensor, max_val:Tensor, qmin:int, qmax:int, symmet
     zero_point = (qmin - torch.round(lo / scale)).clamp(qmin, qmax)
     return scale, zero_point
 
+# %% ../nbs/00_quant.ipynb #c4e1f0a7
+_NO_SITE = -1  # the code noted for a finite scale
+
+
+class _NonFiniteLog:
+    "Where a scale first came out NaN or Inf, kept on its device: noting never waits for the device."
+    fold_at = 256  # notes per device combined into one on-device record, so memory stays bounded
+
+    def __init__(self): self.sites, self.ids, self.pending, self.first, self.lock = [], {}, {}, {}, threading.RLock()
+
+    def _site(self, where:str) -> int:
+        with self.lock:
+            if where not in self.ids: self.ids[where] = len(self.sites); self.sites.append(where)
+            return self.ids[where]
+
+    def note(self, where:str, scale:Tensor):
+        "Record, on `scale`'s device, whether every value of `scale` is finite; `where` names the place."
+        i = self.ids.get(where)
+        if i is None: i = self._site(where)
+        code = torch.where(torch.isfinite(scale.detach()).all(), _NO_SITE, i)
+        with self.lock:
+            codes = self.pending.setdefault(code.device, [])
+            codes.append(code)
+            if len(codes) >= self.fold_at: self._fold(code.device)
+
+    def _fold(self, device):
+        codes = self.pending.pop(device, [])
+        if device in self.first: codes.insert(0, self.first[device])
+        if not codes: return
+        codes = torch.stack(codes)
+        first_hit = codes.ne(_NO_SITE).int().argmax()  # the first one (argmax takes the first of equal values)
+        self.first[device] = codes.gather(0, first_hit.view(1)).view(())  # gather: an index tensor is not read back
+
+    def check(self):
+        with self.lock:
+            for device in list(self.pending): self._fold(device)
+            firsts, self.first = self.first, {}
+        for first in firsts.values():
+            i = int(first)  # the one wait for each device
+            if i != _NO_SITE:
+                raise NonFiniteError(f"{self.sites[i]}: NaN or Inf in its quantization range (the first since the last "
+                                     "check); check the loss, the learning rate and the data")
+
+# %% ../nbs/00_quant.ipynb #c4e1f0a9
+_nonfinite = _NonFiniteLog()
+_note_nonfinite = _nonfinite.note
+
+
+def check_nonfinite():
+    "Raise `NonFiniteError` naming the first place where a scale made in a step was NaN or Inf since the last check."
+    _nonfinite.check()
+
 # %% ../nbs/00_quant.ipynb #e60f5066
 class NotCalibratedError(RuntimeError):
     "A quantizer was asked for a scale before any data was observed."
@@ -145,10 +199,12 @@ def forward(self:MinMaxObserver, x:Tensor) -> Tensor:
 
 
 @patch
-def observe_range(self:MinMaxObserver, lo:Tensor, hi:Tensor):
+def observe_range(self:MinMaxObserver, lo:Tensor, hi:Tensor,
+                  check:bool=True, # refuse NaN or Inf at once (a wait for the device); False: the scale made from it is noted instead
+                 ):
     "Record a range found elsewhere (a clipped one, say) as if a tensor with that min and max had been observed."
     lo, hi = lo.detach().float(), hi.detach().float()
-    _check_finite(lo, hi)
+    if check: _check_finite(lo, hi)
     if self.calibrated and lo.shape != self.min_val.shape:
         raise ValueError(f"observer has ranges of shape {tuple(self.min_val.shape)} but got data "
                          f"with ranges of shape {tuple(lo.shape)} (axis={self.axis})")
@@ -182,6 +238,16 @@ def reset(self:MinMaxObserver):
     self.max_val = torch.tensor(float('-inf'), device=dev)
     self.num_observed.zero_()
     self._count = 0
+    self.range_version += 1
+
+
+@patch
+@torch.no_grad()
+def remeasure(self:MinMaxObserver, x:Tensor):
+    "Replace the range with `x`'s own, inside a step: no new tensors from the host and no NaN check (the scale's is noted)."
+    self.min_val, self.max_val = self.extrema(x)
+    self.num_observed.fill_(1)
+    self._count = 1
     self.range_version += 1
 
 # %% ../nbs/00_quant.ipynb #9c0b5d71
@@ -250,11 +316,11 @@ def _as_level(v, like:Tensor) -> Tensor:
 
 
 def _canonical(x:Tensor, scale:Tensor, zero_point:Tensor, axis:int|None) -> tuple[Tensor, Tensor, Tensor]:
-    "`x` viewed as 1-D (per tensor) or 3-D `(before, channels, after)` (per channel), with qparams to match."
-    dtype = _compute_dtype(x.dtype)
+    "`x` viewed as `(before, channels, after)` -- `(1, 1, numel)` per tensor -- with qparams shaped `(1, channels, 1)`."
+    dtype = _compute_dtype(x.dtype)  # always 3-D: a compiled kernel then sees few shape patterns, so it compiles few times
     if axis is None:
         if scale.numel() != 1: raise ValueError(f"per-tensor quantization needs one scale; got {scale.numel()}")
-        return x.reshape(-1), scale.reshape(()).to(dtype), zero_point.reshape(()).to(dtype)
+        return x.reshape(1, 1, -1), scale.reshape(1, 1, 1).to(dtype), zero_point.reshape(1, 1, 1).to(dtype)
     axis = axis % x.ndim
     channels = x.shape[axis]
     if scale.numel() != channels or zero_point.numel() != channels:
@@ -315,11 +381,13 @@ class FakeQuantizer(nn.Module):
 
     def forward(self, x:Tensor, # the tensor to quantize
                 bits:int, # bit width in 2..18, or 32 for full precision
+                where:str|None=None, # names this use: the scale's NaN check is noted on the device (`check_nonfinite`)
                ) -> Tensor:
         "`x` fake-quantized to `bits` (recording its range first while `observing`)."
         if self.observing: self.observer(x)
         if not self.enabled or validate_bits(bits) == FULL_PRECISION: return x
         scale, zero_point = self.qparams(bits)
+        if where is not None: _note_nonfinite(where, scale)
         return fake_quantize(x, scale, zero_point, *quant_range(bits, self.symmetric),
                              axis=self.observer.axis, clipped_ste=self.clipped_ste)
 
@@ -497,13 +565,18 @@ def observe(self:InputQuantizer, x:Tensor, bits:int):
 
 
 @patch
-def forward(self:InputQuantizer, x:Tensor, bits:int) -> Tensor:
+def forward(self:InputQuantizer, x:Tensor, # the inputs, features along the last axis
+            bits:int, # bit width in 2..18, or 32 for full precision
+            where:str|None=None, # names this use: the scale's NaN check is noted on the device (`check_nonfinite`)
+           ) -> Tensor:
     "`x` fake-quantized to `bits` with the calibrated range, or each token's own range (clipped as calibrated)."
     if validate_bits(bits) == FULL_PRECISION: return x
     if not self.calibrated: raise NotCalibratedError(f"no input range for {bits} bits: calibrate that precision first")
-    if self.observer is None: return fake_quantize_per_token(x, bits, self.clip_ratio)
-    scale, zero_point = self.observer.qparams(bits)
-    return fake_quantize(x, scale, zero_point, *quant_range(bits))
+    per_token = self.observer is None
+    scale, zero_point = per_token_qparams(x, bits, self.clip_ratio) if per_token else self.observer.qparams(bits)
+    if where is not None: _note_nonfinite(where, scale)
+    xq = x.reshape(-1, x.shape[-1]) if per_token else x
+    return fake_quantize(xq, scale, zero_point, *quant_range(bits), axis=0 if per_token else None).view(x.shape)
 
 # %% ../nbs/00_quant.ipynb #277a5e5b
 @patch
@@ -522,7 +595,7 @@ def commit(self:InputQuantizer, lo:Tensor|None=None, hi:Tensor|None=None):
     if lo is None:
         if self._pending is None: return
         lo, hi = self._pending
-    self.observer.observe_range(lo, hi)
+    self.observer.observe_range(lo, hi, check=False)  # inside training: the scale made from it is noted instead
     self._pending = None
 
 # %% ../nbs/00_quant.ipynb #5d0e8f21
@@ -579,6 +652,7 @@ class GradientQuantizer(nn.Module):
         self.observer = MinMaxObserver()  # the static range
         self.calibrating = False
         self.enabled = True
+        self.where = 'a gradient'  # named in a NaN report (a layer sets its own name here)
 
     def forward(self, x:Tensor) -> Tensor:
         "`x` itself, marked so that its gradient is quantized in backward."
@@ -596,7 +670,9 @@ def quantize_grad(self:GradientQuantizer, grad:Tensor) -> Tensor:
         return grad
     if not self.enabled or self.bits == FULL_PRECISION: return grad
     if self.mode == 'static': scale, zero_point = self.observer.qparams(self.bits, symmetric=True)
-    else: scale, zero_point = calc_qparams(*torch.aminmax(grad.detach()), self.bits, symmetric=True)
+    else:  # the range of this very gradient: no wait for the device; a NaN or Inf scale is noted
+        scale, zero_point = _scale_zero_point(*torch.aminmax(grad.detach()), *quant_range(self.bits, True), True)
+        _note_nonfinite(self.where, scale)
     g, scale, zero_point = _canonical(grad, scale, zero_point, None)
     qmin, qmax = (_as_level(v, grad) for v in quant_range(self.bits, symmetric=True))
     if not self.stochastic:
@@ -665,21 +741,27 @@ def fused(mode:bool|str): # True (always), False (never) or "auto", for the dura
     finally: _fused.update(saved)
 
 # %% ../nbs/00_quant.ipynb #6c2d8f14
+def _own_code_copy(fn):
+    "`fn` with a code object of its own: `torch.compile` keeps its cache, and counts recompiles, per code object."
+    return types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
 class _Fusable:
     "An elementwise kernel that runs compiled (fused) or eagerly, as `fused_mode()` and the tensor size decide."
     def __init__(self, eager):
-        self.eager, self.compiled, self._lock = eager, None, threading.Lock()
+        self.eager, self.compiled, self._lock = eager, {}, threading.Lock()
 
-    def _compile(self):
-        with self._lock:
-            if self.compiled is None: self.compiled = torch.compile(self.eager, dynamic=True, fullgraph=True)
-        return self.compiled
+    def _compile(self, dtype:torch.dtype):
+        with self._lock:  # one compiled copy per input dtype: bf16 and fp32 calls never share a recompile budget
+            if dtype not in self.compiled:
+                self.compiled[dtype] = torch.compile(_own_code_copy(self.eager), dynamic=True, fullgraph=True)
+        return self.compiled[dtype]
 
     def __call__(self, *args:Tensor) -> Tensor:
         mode = fused_mode()
         if mode is False or (mode == 'auto' and (_fused['broken'] or args[0].numel() < FUSED_MIN_NUMEL)):
             return self.eager(*args)
-        try: return self._compile()(*(a.detach() for a in args))
+        try: return self._compile(args[0].dtype)(*(a.detach() for a in args))
         except Exception as e:
             if mode is True: raise
             _fused['broken'] = True

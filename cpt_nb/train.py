@@ -28,7 +28,7 @@ from transformers import TrainerCallback
 from .calibration import CalibrationManager
 from .data import BlockLoader, model_inputs
 from .model import CPTModel, _atomic_write, _save_tensors, _temporarily
-from .quant import FULL_PRECISION, QUANTIZED_BITS, NonFiniteError, _as_int, validate_bits
+from .quant import FULL_PRECISION, QUANTIZED_BITS, NonFiniteError, _as_int, check_nonfinite, validate_bits
 from .schedule import CyclicPrecisionScheduler, step_cost
 
 # %% auto #0
@@ -61,7 +61,7 @@ class TrainConfig:
     device:str='auto' # 'auto' (CUDA if present, else CPU), 'cpu', 'cuda', 'cuda:1', ...
     bf16:bool|None=None # bfloat16 autocast; None: on where the device supports it (CUDA with bf16), off on CPU
     calibration_batches:int=4 # batches each precision is calibrated on
-    log_every:int=8 # steps between loss readings (each reading waits for the device)
+    log_every:int=8 # steps between loss readings and NaN checks (each reading waits for the device)
 
     def __post_init__(self):
         pos = lambda v: v >= 1
@@ -238,6 +238,7 @@ def one_step(self:Learner):
     for g in self.opt.param_groups: g['lr'] = self.lr
     self.opt.step()
     self.step += 1
+    if self.step % cfg.log_every == 0: check_nonfinite()  # with the losses' reading: the loop waits for the device there anyway
     self('after_step')
 
 # %% ../nbs/06_train.ipynb #a0c0f012
@@ -266,6 +267,7 @@ def fit(self:Learner) -> Learner:
                 if self.interrupted:
                     self('after_interrupt')
                     raise KeyboardInterrupt(f"interrupted after step {self.step}")
+            check_nonfinite()
     except CancelFit: pass
     finally:
         self._it = None
@@ -407,6 +409,7 @@ def perplexity(model:torch.nn.Module, # a causal LM at the precision to measure 
                 k = min(scored, e - b - 1)  # the window's first token has no context and is never scored
                 total += row[-k:].double().sum(); count += k
     loss = float(total) / count
+    check_nonfinite()
     return dict(loss=loss, perplexity=math.exp(loss), tokens=count)
 
 # %% ../nbs/06_train.ipynb #a0c0f052
@@ -464,6 +467,7 @@ def save_checkpoint(self:Learner, directory:str|Path, keep:int=2) -> Path:
     "Write a checkpoint of the run so far into `directory`/checkpoint-<step>, atomically; keep the newest `keep`."
     directory = Path(directory)
     final = directory/f"{CHECKPOINT_PREFIX}{self.step:06d}"
+    check_nonfinite()  # never save a run that went NaN: the last checkpoint stays the good one
     if isinstance(self.model, CPTModel): self.model.commit_input_ranges()  # every rank: the last step's ranges, agreed
     if self.rank != 0: return final  # one copy, from rank 0 (the ranks hold the same state)
     directory.mkdir(parents=True, exist_ok=True)
@@ -577,7 +581,11 @@ class CPTCallback(TrainerCallback):
         self.model.set_precision(bits)
         self.visited.append(bits)
 
-    def on_train_end(self, args, state, control, **kwargs): self.model.set_precision(FULL_PRECISION)
+    def on_log(self, args, state, control, **kwargs): check_nonfinite()  # the Trainer has just read the loss back
+
+    def on_train_end(self, args, state, control, **kwargs):
+        check_nonfinite()
+        self.model.set_precision(FULL_PRECISION)
 
 # %% ../nbs/06_train.ipynb #34ecc87c
 @dataclass
@@ -607,7 +615,9 @@ def _mean_loss(model:CPTModel, batches:list) -> float:
     with torch.no_grad():
         losses = [model(**inputs, labels=inputs['input_ids']).loss
                   for inputs in (model_inputs(b, device, labels=False) for b in batches)]
-    return float(torch.stack(losses).mean())
+    loss = float(torch.stack(losses).mean())
+    check_nonfinite()
+    return loss
 
 # %% ../nbs/06_train.ipynb #9b2f4c70
 class PrecisionRangeTest:

@@ -26,7 +26,7 @@ NOT_DOCUMENTED = {'extra_repr',  # nn.Module's printing hook
                   'before_fit', 'before_epoch', 'before_step', 'after_backward', 'after_step', 'after_epoch',
                   'after_interrupt', 'after_fit', 'state_dict', 'load_state_dict',
                   # the Hugging Face Trainer's callback events, which CPTCallback implements (documented by transformers)
-                  'on_train_begin', 'on_step_begin', 'on_train_end'}
+                  'on_train_begin', 'on_step_begin', 'on_log', 'on_train_end'}
 
 
 def _cells(nb:Path) -> list[dict]: return json.loads(nb.read_text(encoding='utf-8'))['cells']
