@@ -5,6 +5,7 @@
 # %% ../nbs/09_bench.ipynb #d8a0860f
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import statistics
@@ -20,8 +21,9 @@ from .quant import QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_ran
 
 # %% auto #0
 __all__ = ['QUANT_METHODS', 'TRAINING_RUNS', 'time_call', 'format_table', 'benchmark_fake_quant', 'saved_tensor_bytes',
-           'benchmark_training_step', 'benchmark_calibration', 'perplexity', 'quantization_quality', 'ratio_rows',
-           'pydoc_blocks', 'split_batches', 'train_byte_llama', 'training_quality']
+           'benchmark_training_step', 'count_step_work', 'benchmark_step_table', 'benchmark_calibration', 'perplexity',
+           'quantization_quality', 'ratio_rows', 'pydoc_blocks', 'split_batches', 'train_byte_llama',
+           'training_quality']
 
 # %% ../nbs/09_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
@@ -50,7 +52,8 @@ _HEADERS = dict(numel='elements', mbytes='MB', copy_ms='copy ms', fwd_ms='fwd ms
                 saved_ratio='saved q/32', cached_weights_mb='cached W MB', peak_rss_mb_32='peak MB (32)',
                 peak_rss_mb_q='peak MB (q)', peak_rss_ratio='peak q/32', lazy_s='lazy start s',
                 upfront_s='17-precision start s', marginal_s='one more precision s',
-                forwards_s='calib. forwards s', marginal_vs_forwards='marginal/forwards')
+                forwards_s='calib. forwards s', marginal_vs_forwards='marginal/forwards', ms_32='ms (32)',
+                ms_q='ms (q)', ratio='q/32', waits_32='waits (32)', waits_q='waits (q)', ops_32='ops (32)', ops_q='ops (q)')
 
 
 def format_table(rows:list[dict], # one dict per row
@@ -73,27 +76,34 @@ def _fq_fwd_bwd(quantize, x, grad):
     quantize(x).backward(grad)
 
 
+def _device_sync(device:torch.device) -> Callable[[], object]|None:
+    "What makes a timing of work on `device` complete: `torch.cuda.synchronize` on a GPU, nothing on a CPU."
+    return torch.cuda.synchronize if device.type == 'cuda' else None
+
+
 def benchmark_fake_quant(sizes:tuple[int, ...]=(1 << 20, 1 << 22, 3 << 22), # elements per tensor (1M, 4M, 12M)
                          bits:int=8, # bit width to quantize to
                          repeats:int=20, # timed calls per measurement
+                         device:str|torch.device='cpu', # where to run ("cuda" for a GPU)
                         ) -> list[dict]:
     "Throughput of fake quantization (eager and fused) as ratios to a tensor copy and to PyTorch's op."
     qmin, qmax = quant_range(bits)
+    device = torch.device(device)
+    timed = lambda fn: time_call(fn, repeats, warmup=3, sync=_device_sync(device))
     rows = []
     for numel in sizes:
-        x = torch.randn(numel)
+        x = torch.randn(numel, device=device)
         scale, zero_point = calc_qparams(x.min(), x.max(), bits)
         zp_int = zero_point.int()
-        xg, grad = x.clone().requires_grad_(), torch.randn(numel)
-        copy = time_call(x.clone, repeats)
-        ref_fwd = time_call(lambda: torch.fake_quantize_per_tensor_affine(x, scale, zp_int, qmin, qmax), repeats)
-        ref_fb = time_call(lambda: _fq_fwd_bwd(
-            lambda t: torch.fake_quantize_per_tensor_affine(t, scale, zp_int, qmin, qmax), xg, grad), repeats)
+        xg, grad = x.clone().requires_grad_(), torch.randn(numel, device=device)
+        copy = timed(x.clone)
+        ref_fwd = timed(lambda: torch.fake_quantize_per_tensor_affine(x, scale, zp_int, qmin, qmax))
+        ref_fb = timed(lambda: _fq_fwd_bwd(lambda t: torch.fake_quantize_per_tensor_affine(t, scale, zp_int, qmin, qmax), xg, grad))
         ours = lambda t: fake_quantize(t, scale, zero_point, qmin, qmax)
         for path in ('eager', 'fused'):
             with fused(path == 'fused'):
-                fwd = time_call(lambda: ours(x), repeats)
-                fb = time_call(lambda: _fq_fwd_bwd(ours, xg, grad), repeats)
+                fwd = timed(lambda: ours(x))
+                fb = timed(lambda: _fq_fwd_bwd(ours, xg, grad))
             rows.append(dict(numel=numel, mbytes=x.nbytes / 1e6, path=path, copy_ms=copy * 1e3,
                              fwd_ms=fwd * 1e3, fwd_vs_copy=copy / fwd, fwd_vs_torch=ref_fwd / fwd,
                              fwd_bwd_ms=fb * 1e3, fwd_bwd_vs_copy=2 * copy / fb, fwd_bwd_vs_torch=ref_fb / fb))
@@ -114,21 +124,28 @@ def saved_tensor_bytes(fn:Callable[[], object], # runs a forward and backward pa
     return sum(storages.values())
 
 # %% ../nbs/09_bench.ipynb #f20dcdf6
-def _training_step(n_layer, n_embd, n_head, vocab_size, seq_len, batch_size, bits, mode, seed=0, options=None):
-    "A GPT-2-shaped CPTModel calibrated at `bits`, its batch, and a function running one AdamW step on it."
+def _gpt2_config(n_layer, n_embd, n_head, vocab_size, seq_len):
     from transformers import GPT2Config
+    return GPT2Config(n_layer=n_layer, n_embd=n_embd, n_head=n_head, vocab_size=vocab_size, n_positions=seq_len,
+                      bos_token_id=vocab_size - 1, eos_token_id=vocab_size - 1, loss_type='ForCausalLM')
+
+
+def _training_step(n_layer, n_embd, n_head, vocab_size, seq_len, batch_size, bits, mode, seed=0, options=None,
+                   device='cpu', bf16=False):
+    "A GPT-2-shaped CPTModel calibrated at `bits`, its batch, and a function running one AdamW step on it."
     from cpt_nb.model import CPTModel
     torch.manual_seed(seed)
-    config = GPT2Config(n_layer=n_layer, n_embd=n_embd, n_head=n_head, vocab_size=vocab_size, n_positions=seq_len,
-                        bos_token_id=vocab_size - 1, eos_token_id=vocab_size - 1, loss_type='ForCausalLM')
-    model = CPTModel.from_config(config, mode=mode, **(options or {})).train()
-    ids = torch.randint(0, vocab_size, (batch_size, seq_len))
+    model = CPTModel.from_config(_gpt2_config(n_layer, n_embd, n_head, vocab_size, seq_len), mode=mode,
+                                 **(options or {})).to(device).train()
+    ids = torch.randint(0, vocab_size, (batch_size, seq_len), device=device)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    autocast = lambda: torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16)
     if bits != 32:
-        with torch.no_grad(), model.at_precision(bits), model.calibrating(): model(ids)
+        with torch.no_grad(), model.at_precision(bits), model.calibrating(), autocast(): model(ids)
     def step():
         opt.zero_grad(set_to_none=True)
-        model(ids, labels=ids).loss.backward()
+        with autocast(): loss = model(ids, labels=ids).loss
+        loss.backward()
         opt.step()
     return model, ids, step
 
@@ -181,6 +198,81 @@ def benchmark_training_step(n_layer:int=4, # transformer blocks
 
 _STEP_COLUMNS = ['bits', 'step_s_32', 'step_s_q', 'time_ratio', 'saved_mb_32', 'saved_mb_q', 'saved_ratio',
                  'cached_weights_mb', 'peak_rss_mb_32', 'peak_rss_mb_q', 'peak_rss_ratio']
+
+# %% ../nbs/09_bench.ipynb #b7d1e001
+def count_step_work(fn:Callable[[], object], # one step or forward pass
+                    device:str|torch.device='cpu', # where `fn` runs
+                   ) -> dict:
+    "Host waits and operations of one call of `fn` (GPU: profiler's synchronisations and kernel launches; CPU: `OpCounter`)."
+    device = torch.device(device)
+    if device.type != 'cuda':
+        from cpt_nb.test_utils import OpCounter
+        with OpCounter() as c: fn()
+        return dict(waits=sum(c.syncs.values()), ops=c.total)
+    from torch.profiler import ProfilerActivity, profile
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof: fn()
+    events = prof.key_averages()
+    count = lambda *names: sum(e.count for e in events if any(n in e.key for n in names))
+    return dict(waits=count('cudaStreamSynchronize', 'cudaDeviceSynchronize', 'cudaEventSynchronize'),
+                ops=count('LaunchKernel'))
+
+
+def _peft_step(n_layer, n_embd, n_head, vocab_size, seq_len, batch_size, device='cpu', bf16=False, rank=16):
+    "One AdamW step of PEFT's LoRA (c_attn, c_proj, c_fc) on the same GPT-2 shape, unquantized: the reference."
+    import peft
+    from transformers import GPT2LMHeadModel
+    torch.manual_seed(0)
+    lora = peft.LoraConfig(r=rank, lora_alpha=32, target_modules=['c_attn', 'c_proj', 'c_fc'], fan_in_fan_out=True)
+    model = peft.get_peft_model(GPT2LMHeadModel(_gpt2_config(n_layer, n_embd, n_head, vocab_size, seq_len)), lora).to(device)
+    ids = torch.randint(0, vocab_size, (batch_size, seq_len), device=device)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    def step():
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16): loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        opt.step()
+    return step
+
+# %% ../nbs/09_bench.ipynb #b7d1e002
+def _ratio_row(model, fn, bits, repeats, device) -> dict:
+    "Time, waits and operations of `fn` at 32 bits and at `bits` (alternating, best of two)."
+    times, work = {32: [], bits: []}, {}
+    for _ in range(2):
+        for b in (32, bits):
+            with model.at_precision(b): times[b].append(time_call(fn, repeats, warmup=2, sync=_device_sync(device)))
+    for b in (32, bits):
+        with model.at_precision(b): work[b] = count_step_work(fn, device)
+    t32, tq = min(times[32]), min(times[bits])
+    return dict(bits=bits, ms_32=t32 * 1e3, ms_q=tq * 1e3, ratio=tq / t32, waits_32=work[32]['waits'],
+                waits_q=work[bits]['waits'], ops_32=work[32]['ops'], ops_q=work[bits]['ops'])
+
+
+def benchmark_step_table(device:str|torch.device='cpu', # where to run ("cuda" for a GPU)
+                         n_layer:int=12, n_embd:int=768, n_head:int=12, # GPT-2 small
+                         vocab_size:int=50257, seq_len:int=512, batch_size:int=8,
+                         bits:int=8, # the quantized precision
+                         dtypes:tuple[str, ...]=('fp32', 'bf16'), # "fp32", and "bf16" for bf16 autocast
+                         repeats:int=10, # timed calls per measurement
+                         peft_reference:bool=True, # add PEFT's unquantized LoRA step, when peft is installed
+                        ) -> list[dict]:
+    "A LoRA training step and an evaluation forward at `bits` against 32 bits: time ratio, host waits and operations."
+    device = torch.device(device)
+    shape = dict(n_layer=n_layer, n_embd=n_embd, n_head=n_head, vocab_size=vocab_size, seq_len=seq_len, batch_size=batch_size)
+    rows = []
+    for dtype in dtypes:
+        if dtype not in ('fp32', 'bf16'): raise ValueError(f"dtypes are 'fp32' and 'bf16'; got {dtype!r}")
+        bf16 = dtype == 'bf16'
+        model, ids, step = _training_step(bits=bits, mode='lora', device=device, bf16=bf16, **shape)
+        def evaluate():
+            with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16): model(ids)
+        for kind, fn in (('train', step), ('eval', evaluate)):
+            rows.append(dict(dtype=dtype, kind=kind, **_ratio_row(model, fn, bits, repeats, device)))
+        del model, step
+        if peft_reference and importlib.util.find_spec('peft') is not None:
+            ref = _peft_step(device=device, bf16=bf16, **shape)
+            rows.append(dict(dtype=dtype, kind='train, PEFT LoRA', ms_32=time_call(ref, repeats, warmup=2, sync=_device_sync(device)) * 1e3))
+    return rows
 
 # %% ../nbs/09_bench.ipynb #5982b6a4
 def benchmark_calibration(n_layer:int=4, n_embd:int=256, n_head:int=4, vocab_size:int=50257, seq_len:int=128,

@@ -251,16 +251,24 @@ def _unsource(self:CPTLinear, name:str, q:Tensor) -> Tensor:
 
 
 @patch
-def _measure(self:CPTLinear, name:str, quantizer:FakeQuantizer, force:bool=False, source:Tensor|None=None) -> bool:
-    "Measure tensor `name`'s range (of `source`, if already computed) if it changed since last time (or `force`); return whether it did."
+def _range_key(self:CPTLinear, name:str, quantizer:FakeQuantizer, force:bool=False) -> tuple|None:
+    "The key of tensor `name` if its range must be measured (it changed since last time, or `force`), else None."
     key = _tensor_key(getattr(self, name))
     if name == 'weight' and self.smoothing is not None: key += _tensor_key(self.smooth)
-    if not force and self._measured_at.get(name) == key and quantizer.observer.calibrated: return False
-    quantizer.observer.remeasure(self._source(name) if source is None else source)
+    if not force and self._measured_at.get(name) == key and quantizer.observer.calibrated: return None
+    return key
+
+
+@patch
+def _measure(self:CPTLinear, name:str, quantizer:FakeQuantizer, force:bool=False) -> bool:
+    "Measure tensor `name`'s range if it changed since last time (or `force`); return whether it did."
+    key = self._range_key(name, quantizer, force)
+    if key is None: return False
+    quantizer.observer.remeasure(self._source(name))
     self._measured_at[name] = key
     return True
 
-
+# %% ../nbs/02_layers.ipynb #5a3e1c72
 @patch
 def measure_weight_range(self:CPTLinear, force:bool=False) -> bool:
     "Measure the weight's per-channel range if the weight changed (always, with `force`); return whether it did."
@@ -285,8 +293,11 @@ def invalidate_caches(self:CPTLinear):
 @patch
 def _quantize_tensor(self:CPTLinear, name:str, quantizer:FakeQuantizer, bits:int) -> Tensor:
     source = self._source(name)  # once: for a trained weight, smoothing and rotation run every step
-    self._measure(name, quantizer, source=source)
-    return self._unsource(name, quantizer(source, bits, where=f"{self.name}: {name}"))
+    where, key = f"{self.name}: {name}", self._range_key(name, quantizer)
+    if key is None: return self._unsource(name, quantizer(source, bits, where=where))
+    q = quantizer.remeasure_and_quantize(source, bits, where)  # changed: measured and quantized in one region
+    self._measured_at[name] = key
+    return self._unsource(name, q)
 
 
 @patch

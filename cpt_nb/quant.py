@@ -16,6 +16,7 @@ import types
 import torch
 from fastcore.basics import patch
 from torch import Tensor, nn
+from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 _logger = logging.getLogger('cpt_nb.quant')  # by name: in the notebook, __name__ is '__main__'
 
@@ -119,9 +120,13 @@ class _NonFiniteLog:
 
     def note(self, where:str, scale:Tensor):
         "Record, on `scale`'s device, whether every value of `scale` is finite; `where` names the place."
+        self.note_flag(where, torch.isfinite(scale.detach()).all())
+
+    def note_flag(self, where:str, finite:Tensor):
+        "Record a 0-dim bool `finite` computed elsewhere (inside a compiled region, say)."
         i = self.ids.get(where)
         if i is None: i = self._site(where)
-        code = torch.where(torch.isfinite(scale.detach()).all(), _NO_SITE, i)
+        code = torch.where(finite, _NO_SITE, i)
         with self.lock:
             codes = self.pending.setdefault(code.device, [])
             codes.append(code)
@@ -147,7 +152,7 @@ class _NonFiniteLog:
 
 # %% ../nbs/00_quant.ipynb #c4e1f0a9
 _nonfinite = _NonFiniteLog()
-_note_nonfinite = _nonfinite.note
+_note_nonfinite, _note_finite_flag = _nonfinite.note, _nonfinite.note_flag
 
 
 def check_nonfinite():
@@ -245,7 +250,13 @@ def reset(self:MinMaxObserver):
 @torch.no_grad()
 def remeasure(self:MinMaxObserver, x:Tensor):
     "Replace the range with `x`'s own, inside a step: no new tensors from the host and no NaN check (the scale's is noted)."
-    self.min_val, self.max_val = self.extrema(x)
+    self.set_range(*self.extrema(x))
+
+
+@patch
+def set_range(self:MinMaxObserver, lo:Tensor, hi:Tensor):
+    "Replace the range with `[lo, hi]` (float32, measured elsewhere), as `remeasure` does: no wait, no NaN check."
+    self.min_val, self.max_val = lo.detach(), hi.detach()
     self.num_observed.fill_(1)
     self._count = 1
     self.range_version += 1
@@ -318,17 +329,21 @@ def _as_level(v, like:Tensor) -> Tensor:
 def _canonical(x:Tensor, scale:Tensor, zero_point:Tensor, axis:int|None) -> tuple[Tensor, Tensor, Tensor]:
     "`x` viewed as `(before, channels, after)` -- `(1, 1, numel)` per tensor -- with qparams shaped `(1, channels, 1)`."
     dtype = _compute_dtype(x.dtype)  # always 3-D: a compiled kernel then sees few shape patterns, so it compiles few times
-    if axis is None:
-        if scale.numel() != 1: raise ValueError(f"per-tensor quantization needs one scale; got {scale.numel()}")
-        return x.reshape(1, 1, -1), scale.reshape(1, 1, 1).to(dtype), zero_point.reshape(1, 1, 1).to(dtype)
-    axis = axis % x.ndim
-    channels = x.shape[axis]
+    x3 = _as_channels(x, axis)
+    channels = x3.shape[1]
     if scale.numel() != channels or zero_point.numel() != channels:
-        raise ValueError(f"per-channel quantization along axis {axis} needs {channels} scales and zero points; "
+        if axis is None: raise ValueError(f"per-tensor quantization needs one scale; got {scale.numel()}")
+        raise ValueError(f"per-channel quantization along axis {axis % x.ndim} needs {channels} scales and zero points; "
                          f"got {scale.numel()} and {zero_point.numel()}")
     shape = (1, channels, 1)
-    return (x.reshape(math.prod(x.shape[:axis]), channels, -1),
-            scale.reshape(shape).to(dtype), zero_point.reshape(shape).to(dtype))
+    return x3, scale.reshape(shape).to(dtype), zero_point.reshape(shape).to(dtype)
+
+
+def _as_channels(x:Tensor, axis:int|None) -> Tensor:
+    "`x` viewed as `(before, channels, after)`: `(1, 1, numel)` for one range per tensor."
+    if axis is None: return x.reshape(1, 1, -1)
+    axis = axis % x.ndim
+    return x.reshape(math.prod(x.shape[:axis]), x.shape[axis], -1)
 
 
 class _FakeQuantize(torch.autograd.Function):
@@ -393,9 +408,58 @@ class FakeQuantizer(nn.Module):
 
     def extra_repr(self): return f"symmetric={self.symmetric}, enabled={self.enabled}"
 
+# %% ../nbs/00_quant.ipynb #2303a61b
+def _measured_fake_quant(x3, qmin, qmax):
+    "`x3` (before, channels, after) fake-quantized with each channel's own min and max; also the range, scale and a finite flag."
+    lo, hi = x3.amin(dim=(0, 2), keepdim=True).float(), x3.amax(dim=(0, 2), keepdim=True).float()
+    scale, zero_point = _scale_zero_point(lo, hi, qmin, qmax, False)
+    dtype = _compute_dtype(x3.dtype)
+    scale, zero_point = scale.to(dtype), zero_point.to(dtype)
+    y = _fake_quant(x3, scale, 1 / scale, zero_point, qmin, qmax)
+    return y, lo, hi, torch.isfinite(scale).all()
+
+
+_KERNELS['measured_fake_quant'] = _measured_fake_quant
+
+
+class _MeasuredFakeQuantize(torch.autograd.Function):  # straight-through gradient; the other outputs carry none
+    @staticmethod
+    def forward(ctx, x3, qmin, qmax):
+        y, lo, hi, finite = _run_kernel('measured_fake_quant', x3, qmin, qmax)
+        ctx.mark_non_differentiable(lo, hi, finite)
+        return y, lo, hi, finite
+
+    @staticmethod
+    def backward(ctx, grad, *_): return grad, None, None
+
+# %% ../nbs/00_quant.ipynb #2303a61c
+@patch
+def remeasure_and_quantize(self:FakeQuantizer, x:Tensor, # the tensor: its range replaces the recorded one
+                           bits:int, # bit width in 2..18 (not 32)
+                           where:str|None=None, # names this use in a NaN report (`check_nonfinite`)
+                          ) -> Tensor:
+    "Replace the range with `x`'s own and return `x` fake-quantized with it, in one region where possible."
+    if self.symmetric or self.clipped_ste or not self.enabled:
+        self.observer.remeasure(x)
+        return self(x, bits, where)
+    qmin, qmax = (_as_level(v, x) for v in quant_range(bits))
+    x3 = _as_channels(x, self.observer.axis)
+    if torch.is_grad_enabled() and x.requires_grad: y, lo, hi, finite = _MeasuredFakeQuantize.apply(x3, qmin, qmax)
+    else: y, lo, hi, finite = _run_kernel('measured_fake_quant', x3, qmin, qmax)
+    shape = () if self.observer.axis is None else (x3.shape[1],)
+    self.observer.set_range(lo.view(shape), hi.view(shape))
+    if where is not None: _note_finite_flag(where, finite)
+    return y.view(x.shape)
+
 # %% ../nbs/00_quant.ipynb #ac7a0002
 INPUT_GRANULARITIES = ('tensor', 'token')  # one calibrated range per tensor, or each token's own range
 INPUT_CALIBRATIONS = ('minmax', 'percentile', 'mse')  # how a calibration batch sets the range or the clipping
+
+
+def _row_qparams(x2:Tensor, clip_ratio, qmin, qmax, symmetric:bool) -> tuple[Tensor, Tensor]:
+    "Scale and zero point, shaped `(tokens, 1)`, of each row of `x2` from its min and max times `clip_ratio`."
+    lo, hi = torch.aminmax(x2, dim=-1, keepdim=True)
+    return _scale_zero_point(lo.float() * clip_ratio, hi.float() * clip_ratio, qmin, qmax, symmetric)
 
 
 def per_token_qparams(x:Tensor, # inputs: features along the last axis, tokens along all the others
@@ -404,8 +468,48 @@ def per_token_qparams(x:Tensor, # inputs: features along the last axis, tokens a
                       symmetric:bool=False, # signed levels with zero point 0
                      ) -> tuple[Tensor, Tensor]:
     "Scale and zero point (one per token, float32) from each token's min and max times `clip_ratio`."
-    lo, hi = torch.aminmax(x.detach().reshape(-1, x.shape[-1]), dim=-1)
-    return _scale_zero_point(lo.float() * clip_ratio, hi.float() * clip_ratio, *quant_range(bits, symmetric), symmetric)
+    scale, zero_point = _row_qparams(x.detach().reshape(-1, x.shape[-1]), clip_ratio, *quant_range(bits, symmetric), symmetric)
+    return scale.view(-1), zero_point.view(-1)
+
+# %% ../nbs/00_quant.ipynb #ac7a0002b
+def _per_token_kernel(x2, clip_ratio, qmin, qmax, symmetric:bool):
+    "One region: each row's range, its scale and zero point, the rounding, and whether every scale is finite."
+    scale, zero_point = _row_qparams(x2, clip_ratio, qmin, qmax, symmetric)
+    dtype = _compute_dtype(x2.dtype)
+    scale, zero_point = scale.to(dtype), zero_point.to(dtype)
+    inv_scale = 1 / scale
+    return _fake_quant(x2, scale, inv_scale, zero_point, qmin, qmax), inv_scale, zero_point, torch.isfinite(scale).all()
+
+
+def _per_token_fake_quant(x2, clip_ratio, qmin, qmax): return _per_token_kernel(x2, clip_ratio, qmin, qmax, False)
+def _per_token_fake_quant_symmetric(x2, clip_ratio, qmin, qmax): return _per_token_kernel(x2, clip_ratio, qmin, qmax, True)
+_KERNELS.update(per_token_fake_quant=_per_token_fake_quant, per_token_fake_quant_symmetric=_per_token_fake_quant_symmetric)
+
+
+class _PerTokenFakeQuantize(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x2, clip_ratio, qmin, qmax, kernel, clipped_ste):
+        y, inv_scale, zero_point, finite = _run_kernel(kernel, x2, clip_ratio, qmin, qmax)
+        ctx.clipped_ste = clipped_ste
+        if clipped_ste: ctx.save_for_backward(x2, inv_scale, zero_point, qmin, qmax)
+        ctx.mark_non_differentiable(finite)
+        return y, finite
+
+    @staticmethod
+    def backward(ctx, grad, _):
+        if ctx.clipped_ste: grad = _run_kernel('clipped_grad', grad, *ctx.saved_tensors)
+        return grad, None, None, None, None, None
+
+
+def _fake_quantize_per_token(x:Tensor, bits:int, clip_ratio, symmetric:bool=False, clipped_ste:bool=True) -> tuple[Tensor, Tensor]:
+    "`fake_quantize_per_token`, and a 0-dim flag: were all the scales finite?"
+    qmin, qmax = (_as_level(v, x) for v in quant_range(bits, symmetric))
+    clip = torch.as_tensor(clip_ratio, dtype=torch.float32, device=x.device)
+    x2 = x.reshape(-1, x.shape[-1])
+    kernel = 'per_token_fake_quant_symmetric' if symmetric else 'per_token_fake_quant'
+    if torch.is_grad_enabled() and x.requires_grad: y, finite = _PerTokenFakeQuantize.apply(x2, clip, qmin, qmax, kernel, clipped_ste)
+    else: y, _, _, finite = _run_kernel(kernel, x2, clip, qmin, qmax)
+    return y.view(x.shape), finite
 
 
 def fake_quantize_per_token(x:Tensor, # inputs: features along the last axis
@@ -414,11 +518,8 @@ def fake_quantize_per_token(x:Tensor, # inputs: features along the last axis
                             symmetric:bool=False, # signed levels with zero point 0
                             clipped_ste:bool=True, # zero gradient where a value was clipped
                            ) -> Tensor:
-    "`x` fake-quantized with one scale and zero point per token, each from that token's own range."
-    scale, zero_point = per_token_qparams(x, bits, clip_ratio, symmetric)
-    x2 = x.reshape(-1, x.shape[-1])
-    return fake_quantize(x2, scale, zero_point, *quant_range(bits, symmetric), axis=0,
-                         clipped_ste=clipped_ste).view(x.shape)
+    "`x` fake-quantized with one scale and zero point per token, each from that token's own range (in one region)."
+    return _fake_quantize_per_token(x, validate_bits(bits), clip_ratio, symmetric, clipped_ste)[0]
 
 # %% ../nbs/00_quant.ipynb #ac7a0006
 CLIP_GRID = tuple(0.8 ** k for k in range(16))  # coarse clip ratios, 1 down to 0.035
@@ -572,11 +673,13 @@ def forward(self:InputQuantizer, x:Tensor, # the inputs, features along the last
     "`x` fake-quantized to `bits` with the calibrated range, or each token's own range (clipped as calibrated)."
     if validate_bits(bits) == FULL_PRECISION: return x
     if not self.calibrated: raise NotCalibratedError(f"no input range for {bits} bits: calibrate that precision first")
-    per_token = self.observer is None
-    scale, zero_point = per_token_qparams(x, bits, self.clip_ratio) if per_token else self.observer.qparams(bits)
+    if self.observer is None:  # each token's range: measured, turned into scales and applied in one region
+        xq, finite = _fake_quantize_per_token(x, bits, self.clip_ratio)
+        if where is not None: _note_finite_flag(where, finite)
+        return xq
+    scale, zero_point = self.observer.qparams(bits)
     if where is not None: _note_nonfinite(where, scale)
-    xq = x.reshape(-1, x.shape[-1]) if per_token else x
-    return fake_quantize(xq, scale, zero_point, *quant_range(bits), axis=0 if per_token else None).view(x.shape)
+    return fake_quantize(x, scale, zero_point, *quant_range(bits))
 
 # %% ../nbs/00_quant.ipynb #277a5e5b
 @patch
@@ -627,6 +730,28 @@ def _stochastic_quant(x, seed, scale, inv_scale, zero_point, qmin, qmax):
 
 _KERNELS['stochastic_quant'] = _stochastic_quant
 
+
+def _grad_qparams(g, qmin, qmax):
+    "Symmetric scale and zero point from the gradient's own range, in the kernels' dtype."
+    scale, zero_point = _scale_zero_point(*torch.aminmax(g), qmin, qmax, True)
+    dtype = _compute_dtype(g.dtype)
+    return scale.to(dtype), zero_point.to(dtype)
+
+
+def _dynamic_stochastic_grad(g, seed, qmin, qmax):
+    "One region: the gradient's range, its scale, stochastic rounding, and whether the scale is finite."
+    scale, zero_point = _grad_qparams(g, qmin, qmax)
+    return _stochastic_quant(g, seed, scale, 1 / scale, zero_point, qmin, qmax), torch.isfinite(scale)
+
+
+def _dynamic_nearest_grad(g, qmin, qmax):
+    "The same with round-to-nearest."
+    scale, zero_point = _grad_qparams(g, qmin, qmax)
+    return _fake_quant(g, scale, 1 / scale, zero_point, qmin, qmax), torch.isfinite(scale)
+
+
+_KERNELS.update(dynamic_stochastic_grad=_dynamic_stochastic_grad, dynamic_nearest_grad=_dynamic_nearest_grad)
+
 # %% ../nbs/00_quant.ipynb #f44f13da
 class _QuantizeGrad(torch.autograd.Function):
     @staticmethod
@@ -669,15 +794,18 @@ def quantize_grad(self:GradientQuantizer, grad:Tensor) -> Tensor:
         self.observer(grad)
         return grad
     if not self.enabled or self.bits == FULL_PRECISION: return grad
-    if self.mode == 'static': scale, zero_point = self.observer.qparams(self.bits, symmetric=True)
-    else:  # the range of this very gradient: no wait for the device; a NaN or Inf scale is noted
-        scale, zero_point = _scale_zero_point(*torch.aminmax(grad.detach()), *quant_range(self.bits, True), True)
-        _note_nonfinite(self.where, scale)
-    g, scale, zero_point = _canonical(grad, scale, zero_point, None)
     qmin, qmax = (_as_level(v, grad) for v in quant_range(self.bits, symmetric=True))
+    seed = torch.randint(0, 2 ** 31, (), device=grad.device) if self.stochastic else None  # from torch's global generator
+    if self.mode == 'dynamic':  # the range of this very gradient, in one region: no wait; a NaN or Inf scale is noted
+        g = grad.reshape(1, 1, -1)
+        gq, finite = (_run_kernel('dynamic_stochastic_grad', g, seed, qmin, qmax) if self.stochastic
+                      else _run_kernel('dynamic_nearest_grad', g, qmin, qmax))
+        _note_finite_flag(self.where, finite)
+        return gq.view(grad.shape)
+    scale, zero_point = self.observer.qparams(self.bits, symmetric=True)
+    g, scale, zero_point = _canonical(grad, scale, zero_point, None)
     if not self.stochastic:
         return _run_kernel('fake_quant', g, scale, 1 / scale, zero_point, qmin, qmax).view(grad.shape)
-    seed = torch.randint(0, 2 ** 31, (), device=grad.device)  # from torch's global generator
     return _run_kernel('stochastic_quant', g, seed, scale, 1 / scale, zero_point, qmin, qmax).view(grad.shape)
 
 # %% ../nbs/00_quant.ipynb #ea0b5ad3
@@ -705,7 +833,7 @@ def quantization_error_table(bits_list:tuple[int, ...]=(2, 3, 4, 5, 6, 8, 12, 16
     return rows
 
 # %% ../nbs/00_quant.ipynb #0f689e0d
-FUSED_MIN_NUMEL = 1 << 16  # below this many elements "auto" runs the eager kernels
+FUSED_MIN_NUMEL = 1 << 16  # on a CPU, below this many elements "auto" runs the eager kernels
 
 _fused = dict(mode=None, broken=False)  # the process-wide setting (None: not read from the environment yet)
 
@@ -759,7 +887,8 @@ class _Fusable:
 
     def __call__(self, *args:Tensor) -> Tensor:
         mode = fused_mode()
-        if mode is False or (mode == 'auto' and (_fused['broken'] or args[0].numel() < FUSED_MIN_NUMEL)):
+        if (mode is False or _get_current_dispatch_mode() is not None  # under a dispatch mode (an op counter): eager
+                or (mode == 'auto' and (_fused['broken'] or (not args[0].is_cuda and args[0].numel() < FUSED_MIN_NUMEL)))):
             return self.eager(*args)
         try: return self._compile(args[0].dtype)(*(a.detach() for a in args))
         except Exception as e:

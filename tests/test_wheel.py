@@ -84,15 +84,27 @@ def test_wheel_declares_what_the_code_imports(wheel):
         meta = Parser().parsestr(z.read(next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))).decode())
         sources = {n: z.read(n).decode() for n in z.namelist() if n.startswith('cpt_nb/') and n.endswith('.py')}
     assert {'cpt_nb/quant.py', 'cpt_nb/cli.py', 'cpt_nb/bench.py', 'cpt_nb/all.py'} <= set(sources), sorted(sources)
-    declared = {Requirement(r).name.lower() for r in meta.get_all('Requires-Dist') or [] if 'extra ==' not in r}
-    imported = set()
+    requires = meta.get_all('Requires-Dist') or []
+    declared = {Requirement(r).name.lower() for r in requires if 'extra ==' not in r}
+    extras = {Requirement(r).name.lower() for r in requires if 'extra ==' in r}  # optional: dev_requirements
+    def imports(nodes):
+        names = set()
+        for node in nodes:
+            if isinstance(node, ast.Import): names |= {a.name.split('.')[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0: names.add(node.module.split('.')[0])
+        return names
+    imported, at_import_time = set(), set()
     for src in sources.values():
-        for node in ast.walk(ast.parse(src)):
-            if isinstance(node, ast.Import): imported |= {a.name.split('.')[0] for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0: imported.add(node.module.split('.')[0])
+        tree = ast.parse(src)
+        imported |= imports(ast.walk(tree))
+        at_import_time |= imports(n for top in tree.body if not isinstance(top, (ast.FunctionDef, ast.ClassDef))
+                                  for n in ast.walk(top))
     third_party = imported - set(sys.stdlib_module_names) - {'cpt_nb', '__future__'}
     dists = packages_distributions()
-    missing = {m for m in third_party if not {d.lower() for d in dists.get(m, [m])} & declared}
+    dist_names = lambda m: {d.lower() for d in dists.get(m, [m])}
+    # a requirement, or an optional dependency (an extra) imported only inside a function, where it is used
+    missing = {m for m in third_party if not dist_names(m) & declared
+               and (m in at_import_time or not dist_names(m) & extras)}
     assert not missing, f"imported but not in settings.ini's requirements: {missing}"
 
 
