@@ -457,9 +457,9 @@ INPUT_CALIBRATIONS = ('minmax', 'percentile', 'mse')  # how a calibration batch 
 
 
 def _row_qparams(x2:Tensor, clip_ratio, qmin, qmax, symmetric:bool) -> tuple[Tensor, Tensor]:
-    "Scale and zero point, shaped `(tokens, 1)`, of each row of `x2` from its min and max times `clip_ratio`."
+    "Scale and zero point of each row (last axis) of `x2`, from its min and max times `clip_ratio`; shaped `x2` with a last axis of 1."
     lo, hi = torch.aminmax(x2, dim=-1, keepdim=True)
-    return _scale_zero_point(lo.float() * clip_ratio, hi.float() * clip_ratio, qmin, qmax, symmetric)
+    return _scale_zero_point(lo.float() * clip_ratio, hi.float() * clip_ratio, qmin, qmax, symmetric)  # shaped like lo
 
 
 def per_token_qparams(x:Tensor, # inputs: features along the last axis, tokens along all the others
@@ -505,10 +505,10 @@ def _fake_quantize_per_token(x:Tensor, bits:int, clip_ratio, symmetric:bool=Fals
     "`fake_quantize_per_token`, and a 0-dim flag: were all the scales finite?"
     qmin, qmax = (_as_level(v, x) for v in quant_range(bits, symmetric))
     clip = torch.as_tensor(clip_ratio, dtype=torch.float32, device=x.device)
-    x2 = x.reshape(-1, x.shape[-1])
+    x3 = x.reshape(1, -1, x.shape[-1])  # (1, tokens, features): the kernels' usual 3-D layout, tokens as channels
     kernel = 'per_token_fake_quant_symmetric' if symmetric else 'per_token_fake_quant'
-    if torch.is_grad_enabled() and x.requires_grad: y, finite = _PerTokenFakeQuantize.apply(x2, clip, qmin, qmax, kernel, clipped_ste)
-    else: y, _, _, finite = _run_kernel(kernel, x2, clip, qmin, qmax)
+    if torch.is_grad_enabled() and x.requires_grad: y, finite = _PerTokenFakeQuantize.apply(x3, clip, qmin, qmax, kernel, clipped_ste)
+    else: y, _, _, finite = _run_kernel(kernel, x3, clip, qmin, qmax)
     return y.view(x.shape), finite
 
 
@@ -874,23 +874,29 @@ def _own_code_copy(fn):
     return types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
+_EAGER_NUMERICS = {'eager_numerics.division_rounding': True,  # Triton's `/` is approximate by default; eager's is not
+                   'eager_numerics.disable_ftz': True}  # and keep subnormal inputs, as eager does
+
+
 class _Fusable:
     "An elementwise kernel that runs compiled (fused) or eagerly, as `fused_mode()` and the tensor size decide."
     def __init__(self, eager):
         self.eager, self.compiled, self._lock = eager, {}, threading.Lock()
 
-    def _compile(self, dtype:torch.dtype):
-        with self._lock:  # one compiled copy per input dtype: bf16 and fp32 calls never share a recompile budget
-            if dtype not in self.compiled:
-                self.compiled[dtype] = torch.compile(_own_code_copy(self.eager), dynamic=True, fullgraph=True)
-        return self.compiled[dtype]
+    def _compile(self, key:tuple):
+        with self._lock:  # one compiled copy per key: its own recompile budget
+            if key not in self.compiled:
+                self.compiled[key] = torch.compile(_own_code_copy(self.eager), dynamic=True, fullgraph=True,
+                                                   options=_EAGER_NUMERICS)
+        return self.compiled[key]
 
     def __call__(self, *args:Tensor) -> Tensor:
         mode = fused_mode()
         if (mode is False or _get_current_dispatch_mode() is not None  # under a dispatch mode (an op counter): eager
                 or (mode == 'auto' and (_fused['broken'] or (not args[0].is_cuda and args[0].numel() < FUSED_MIN_NUMEL)))):
             return self.eager(*args)
-        try: return self._compile(args[0].dtype)(*(a.detach() for a in args))
+        key = (args[0].dtype, tuple(n == 1 for n in args[0].shape))  # dtype, and the dims of size 1 (each a specialisation)
+        try: return self._compile(key)(*(a.detach() for a in args))
         except Exception as e:
             if mode is True: raise
             _fused['broken'] = True
