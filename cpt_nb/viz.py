@@ -303,10 +303,11 @@ def plot_input_ranges(model:CPTModel, # a model calibrated at one or more precis
     what, table = input_ranges(model)
     bits = sorted(set().union(*(r.keys() for r in table.values())))
     values = torch.tensor([[row.get(b, float('nan')) for b in bits] for row in table.values()])
-    if ax is None: _, ax = plt.subplots(figsize=(1.2 + 0.7 * len(bits), 0.8 + 0.28 * len(table)))
+    if ax is None: _, ax = plt.subplots(figsize=(2.5 + 0.7 * len(bits), min(12, 0.8 + 0.28 * len(table))))
     im = ax.imshow(values.numpy(), aspect='auto', cmap='viridis')
     ax.set_xticks(range(len(bits)), [str(b) for b in bits]); ax.set_xlabel('bits')
-    ax.set_yticks(range(len(table)), list(table), fontsize='x-small')
+    every = math.ceil(len(table) / 40)  # a large model: label every k-th layer, so that labels stay readable
+    ax.set_yticks(range(0, len(table), every), list(table)[::every], fontsize='x-small')
     ax.figure.colorbar(im, ax=ax, label=what)
     ax.set_title(f"input {what} per precision", fontsize='small')
     return ax
