@@ -584,8 +584,8 @@ class CPTCallback(TrainerCallback):
     def on_log(self, args, state, control, **kwargs): check_nonfinite()  # the Trainer has just read the loss back
 
     def on_train_end(self, args, state, control, **kwargs):
+        self.model.set_precision(FULL_PRECISION)  # first: a NaN report below leaves the model as after training
         check_nonfinite()
-        self.model.set_precision(FULL_PRECISION)
 
 # %% ../nbs/06_train.ipynb #34ecc87c
 @dataclass
