@@ -138,16 +138,24 @@ def _training_step(n_layer, n_embd, n_head, vocab_size, seq_len, batch_size, bit
     model = CPTModel.from_config(_gpt2_config(n_layer, n_embd, n_head, vocab_size, seq_len), mode=mode,
                                  **(options or {})).to(device).train()
     ids = torch.randint(0, vocab_size, (batch_size, seq_len), device=device)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    autocast = lambda: torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16)
     if bits != 32:
-        with torch.no_grad(), model.at_precision(bits), model.calibrating(), autocast(): model(ids)
+        with torch.no_grad(), model.at_precision(bits), model.calibrating(), _autocast(device, bf16): model(ids)
+    return model, ids, _adamw_step(model, ids, device, bf16)
+
+
+def _autocast(device, bf16:bool):
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16)
+
+
+def _adamw_step(model, ids, device, bf16:bool) -> Callable[[], None]:
+    "A function running one AdamW step of `model` on the batch `ids` (predicting itself), under bf16 autocast if `bf16`."
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     def step():
         opt.zero_grad(set_to_none=True)
-        with autocast(): loss = model(ids, labels=ids).loss
+        with _autocast(device, bf16): loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
         opt.step()
-    return model, ids, step
+    return step
 
 
 def _peak_rss_mb(**kwargs) -> float|None:
@@ -225,14 +233,7 @@ def _peft_step(n_layer, n_embd, n_head, vocab_size, seq_len, batch_size, device=
     torch.manual_seed(0)
     lora = peft.LoraConfig(r=rank, lora_alpha=32, target_modules=['c_attn', 'c_proj', 'c_fc'], fan_in_fan_out=True)
     model = peft.get_peft_model(GPT2LMHeadModel(_gpt2_config(n_layer, n_embd, n_head, vocab_size, seq_len)), lora).to(device)
-    ids = torch.randint(0, vocab_size, (batch_size, seq_len), device=device)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    def step():
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16): loss = model(input_ids=ids, labels=ids).loss
-        loss.backward()
-        opt.step()
-    return step
+    return _adamw_step(model, torch.randint(0, vocab_size, (batch_size, seq_len), device=device), device, bf16)
 
 # %% ../nbs/09_bench.ipynb #b7d1e002
 def _ratio_row(model, fn, bits, repeats, device) -> dict:
@@ -246,6 +247,15 @@ def _ratio_row(model, fn, bits, repeats, device) -> dict:
     t32, tq = min(times[32]), min(times[bits])
     return dict(bits=bits, ms_32=t32 * 1e3, ms_q=tq * 1e3, ratio=tq / t32, waits_32=work[32]['waits'],
                 waits_q=work[bits]['waits'], ops_32=work[32]['ops'], ops_q=work[bits]['ops'])
+
+
+def _step_rows(dtype:str, bits:int, repeats:int, device, shape:dict) -> list[dict]:
+    "The training and evaluation rows of one dtype."
+    bf16 = dtype == 'bf16'
+    model, ids, step = _training_step(bits=bits, mode='lora', device=device, bf16=bf16, **shape)
+    def evaluate():
+        with torch.no_grad(), _autocast(device, bf16): model(ids)
+    return [dict(dtype=dtype, kind=kind, **_ratio_row(model, fn, bits, repeats, device)) for kind, fn in (('train', step), ('eval', evaluate))]
 
 
 def benchmark_step_table(device:str|torch.device='cpu', # where to run ("cuda" for a GPU)
@@ -263,12 +273,7 @@ def benchmark_step_table(device:str|torch.device='cpu', # where to run ("cuda" f
     for dtype in dtypes:
         if dtype not in ('fp32', 'bf16'): raise ValueError(f"dtypes are 'fp32' and 'bf16'; got {dtype!r}")
         bf16 = dtype == 'bf16'
-        model, ids, step = _training_step(bits=bits, mode='lora', device=device, bf16=bf16, **shape)
-        def evaluate():
-            with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16): model(ids)
-        for kind, fn in (('train', step), ('eval', evaluate)):
-            rows.append(dict(dtype=dtype, kind=kind, **_ratio_row(model, fn, bits, repeats, device)))
-        del model, step
+        rows += _step_rows(dtype, bits, repeats, device, shape)  # the model is freed before the next one is built
         if peft_reference and importlib.util.find_spec('peft') is not None:
             ref = _peft_step(device=device, bf16=bf16, **shape)
             rows.append(dict(dtype=dtype, kind='train, PEFT LoRA', ms_32=time_call(ref, repeats, warmup=2, sync=_device_sync(device)) * 1e3))

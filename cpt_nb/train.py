@@ -27,7 +27,7 @@ from transformers import TrainerCallback
 
 from .calibration import CalibrationManager
 from .data import BlockLoader, model_inputs
-from .model import CPTModel, _atomic_write, _save_tensors, _temporarily
+from .model import CPTModel, _save_tensors, _temporarily
 from .quant import FULL_PRECISION, QUANTIZED_BITS, NonFiniteError, _as_int, check_nonfinite, validate_bits
 from .schedule import CyclicPrecisionScheduler, step_cost
 

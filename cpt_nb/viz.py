@@ -15,7 +15,7 @@ from torch import Tensor
 
 from .data import model_inputs
 from .model import CPTModel, _temporarily
-from .quant import FULL_PRECISION, QUANTIZED_BITS, _scale_zero_point, quant_range, sqnr_db
+from .quant import _row_qparams, _scale_zero_point, quant_range, sqnr_db
 from .schedule import PROFILES, CyclicPrecisionScheduler, plot_schedule, relative_cost
 from .train import Callback, CyclicPrecision
 
@@ -112,35 +112,28 @@ def grid(lo:float, hi:float, bits:int, symmetric:bool=False) -> Tensor:
     return (torch.arange(qmin, qmax + 1, dtype=torch.float64) - float(z)) * float(s)
 
 # %% ../nbs/07_viz.ipynb #78c1adbf
-def _grid_ends(lo:Tensor, hi:Tensor, bits:int, symmetric:bool=False) -> tuple[Tensor, Tensor]:
-    "For each range `[lo, hi]`, the interval that rounds onto its grid without clamping: the end levels, widened by half a step."
-    qmin, qmax = quant_range(bits, symmetric)
-    s, z = _scale_zero_point(lo, hi, qmin, qmax, symmetric)
-    return (qmin - 0.5 - z) * s, (qmax + 0.5 - z) * s
+def _grid_ends(scale:Tensor, zero_point:Tensor, qmin:int, qmax:int) -> tuple[Tensor, Tensor]:
+    "The interval that rounds onto a grid without clamping: its end levels, widened by half a step."
+    return (qmin - 0.5 - zero_point) * scale, (qmax + 0.5 - zero_point) * scale
 
 
 def _as_model_quantizes(model:CPTModel, layer:str, kind:str, bits:int, v:Tensor) -> tuple[Tensor, Tensor, Tensor]:
     "`v` fake-quantized at `bits` as the layer's quantizer of `kind` does, with the end levels of its grid(s) (broadcastable to `v`)."
     l = model.cpt_layers[layer]
+    qmin, qmax = quant_range(bits, kind == 'gradient')
     if kind == 'input':
         q = l.input_quantizers[str(bits)]
-        if q.observer is None:
-            lo, hi = torch.aminmax(v.reshape(-1, v.shape[-1]), dim=-1, keepdim=True)
-            r = q.clip_ratio.float()
-            ends = _grid_ends(lo * r, hi * r, bits)
-            return q(v, bits), *(e.view(*v.shape[:-1], 1) for e in ends)
-        return q(v, bits), *_grid_ends(q.observer.min_val, q.observer.max_val, bits)
+        if q.observer is not None: return q(v, bits), *_grid_ends(*q.observer.qparams(bits), qmin, qmax)
+        s, z = _row_qparams(v.reshape(-1, v.shape[-1]), q.clip_ratio.float(), qmin, qmax, False)  # each token's
+        return q(v, bits), *(e.view(*v.shape[:-1], 1) for e in _grid_ends(s, z, qmin, qmax))
     if kind == 'gradient':
         m = v.abs().max()
-        ends = _grid_ends(-m, m, bits, symmetric=True)
-        qmin, qmax = quant_range(bits, True)
         s, z = _scale_zero_point(-m, m, qmin, qmax, True)
-        return torch.fake_quantize_per_tensor_affine(v, float(s), int(z), qmin, qmax), *ends
+        return torch.fake_quantize_per_tensor_affine(v, float(s), int(z), qmin, qmax), *_grid_ends(s, z, qmin, qmax)
     fq = l.weight_quantizer if kind == 'weight' else getattr(l, f"{kind}_quantizer")
-    o = fq.observer
-    lo, hi = _grid_ends(o.min_val, o.max_val, bits)
-    if o.axis is not None:
-        shape = [1] * v.ndim; shape[o.axis] = -1
+    lo, hi = _grid_ends(*fq.qparams(bits), qmin, qmax)
+    if fq.observer.axis is not None:
+        shape = [1] * v.ndim; shape[fq.observer.axis] = -1
         lo, hi = lo.view(shape), hi.view(shape)
     return fq(v, bits), lo, hi
 

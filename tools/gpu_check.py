@@ -12,15 +12,13 @@ PEFT as reference). Results go to $OUT/gpu_check.json when $OUT is set.
 `python tools/gpu_check.py --cpu` rehearses the whole script on a CPU with small shapes.
 """
 import copy, json, os, sys, tempfile, time
-from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 import transformers
-from transformers import GPT2Config
 
-from cpt_nb.bench import benchmark_fake_quant, benchmark_step_table, format_table, time_call
+from cpt_nb.bench import benchmark_fake_quant, benchmark_step_table, format_table
 from cpt_nb.calibration import CalibrationManager
 from cpt_nb.model import CPTModel
 from cpt_nb.quant import (QUANTIZED_BITS, GradientQuantizer, MinMaxObserver, NonFiniteError, calc_qparams,
