@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -23,3 +24,14 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="slow: run with --slow")
     for item in items:
         if 'slow' in item.keywords: item.add_marker(skip)
+
+
+@pytest.fixture(scope='session')
+def processed_docs() -> Path:
+    """nbdev's processing of every notebook for the docs (the site build short of Quarto), once per run.
+
+    It calls `nbdev.serve.proc_nbs` in this process, so an error in a notebook is raised here. The
+    `nbdev_proc_nbs` command must not be used in tests: it first tries to install Quarto with sudo,
+    then runs `pip install -e .[dev]`."""
+    from nbdev.serve import proc_nbs
+    return Path(proc_nbs(force=True, n_workers=0))

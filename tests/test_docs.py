@@ -3,22 +3,18 @@
 nbdev builds the site in two steps: it processes each notebook (runs the `#| exec_doc` and
 `show_doc` cells, renders the API docs as markdown, strips the directives, keeps widget state)
 into `_proc/`, and Quarto renders that to HTML. Quarto cannot be installed on these machines
-(see the README's notes), so this checks the first step for every notebook. It calls
-`nbdev.serve.proc_nbs` directly: the `nbdev_proc_nbs` command first tries to install Quarto and
-then runs `pip install -e .[dev]`, which must not happen in a test.
+(see the README's notes), so this checks the first step for every notebook (the `processed_docs`
+fixture of `conftest.py`, shared with the style tests). The page the site makes of the widgets is
+checked in a browser by `test_browser.py`.
 """
 import json
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.slow
-def test_every_notebook_is_processed_for_the_docs():
-    from nbdev.serve import proc_nbs
-    cache = Path(proc_nbs(force=True, n_workers=0))  # in this process: an error in a notebook is raised here
+def test_every_notebook_is_processed_for_the_docs(processed_docs):
+    cache = processed_docs
     notebooks = sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
     assert sorted(p.name for p in cache.glob('*.ipynb')) == notebooks
     for name in notebooks:
@@ -28,6 +24,8 @@ def test_every_notebook_is_processed_for_the_docs():
     viz = json.loads((cache/'07_viz.ipynb').read_text())['cells']
     docs = [''.join(o['data']['text/markdown']) for c in viz for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {})]
     assert any('range_explorer' in d for d in docs) and any('LiveDashboard' in d for d in docs), docs[:3]
+    widgets = [o['data'] for c in viz for o in c.get('outputs', []) if 'application/vnd.jupyter.widget-view+json' in o.get('data', {})]
+    assert widgets and all('image/png' in w for w in widgets)  # the picture a page without widget state shows
 
 
 def test_workflows_build_the_projects_environment():

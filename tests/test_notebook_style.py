@@ -3,12 +3,12 @@
 * every exported cell is at most `MAX_EXPORTED_LINES` lines: one idea per cell, each followed by its
   example and tests;
 * every public method, property and class method of an exported class has an entry, under its
-  class-qualified name, in the docs that nbdev's notebook processing renders (`nbdev_proc_nbs`, the
-  docs build short of Quarto) -- which also checks that the processing runs;
+  class-qualified name, in the docs that nbdev's notebook processing renders (the docs build short of Quarto; see
+  `conftest.processed_docs`);
 * the words that compare the library with the code it replaced ("the seed", "the guide", ...)
   appear only in the one section that makes that comparison.
 """
-import importlib, inspect, json, re, shutil, subprocess, sys
+import importlib, inspect, json, re
 from pathlib import Path
 
 import pytest
@@ -40,13 +40,10 @@ def _module_name(nb:Path) -> str|None:
 
 
 @pytest.fixture(scope='module')
-def rendered_names() -> set[str]:
-    "Run nbdev's notebook processing and return the names of every API entry it rendered."
-    shutil.rmtree(ROOT/'_proc', ignore_errors=True)  # nothing left over from an earlier run
-    out = subprocess.run([str(Path(sys.executable).parent/'nbdev_proc_nbs')], cwd=ROOT, capture_output=True, text=True)
-    assert out.returncode == 0, f"nbdev_proc_nbs failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}"
+def rendered_names(processed_docs) -> set[str]:
+    "The names of every API entry nbdev's processing rendered."
     names = set()
-    for nb in (ROOT/'_proc').glob('*.ipynb'):
+    for nb in processed_docs.glob('*.ipynb'):
         for cell in _cells(nb):
             for o in cell.get('outputs', []):
                 md = o.get('data', {}).get('text/markdown', '')
