@@ -5,10 +5,13 @@
 # %% ../nbs/07_viz.ipynb #31357ebd
 from __future__ import annotations
 
+import base64
+import io
 import math
 import sys
 from dataclasses import dataclass, field
 
+import ipywidgets as W
 import torch
 from fastcore.basics import patch
 from torch import Tensor
@@ -21,8 +24,8 @@ from .train import Callback, CyclicPrecision
 
 # %% auto #0
 __all__ = ['KINDS', 'MAX_GRID_LINES', 'Captured', 'capture_values', 'quantizer_range', 'grid', 'quantization_errors',
-           'plot_range', 'grid_lines_drawn', 'RangeExplorer', 'range_explorer', 'input_ranges', 'plot_input_ranges',
-           'LiveDashboard', 'plot_profiles']
+           'plot_range', 'grid_lines_drawn', 'show_figure', 'FigureBox', 'RangeExplorer', 'range_explorer',
+           'input_ranges', 'plot_input_ranges', 'LiveDashboard', 'plot_profiles']
 
 # %% ../nbs/07_viz.ipynb #8be758c9
 KINDS = ('input', 'weight', 'lora_A', 'lora_B', 'gradient')  # what a CPTLinear quantizes
@@ -192,6 +195,31 @@ def grid_lines_drawn(ax) -> int:
     "How many grid lines `plot_range` drew on `ax`."
     return sum(len(c.get_segments()) for c in ax.collections if c.get_gid() == 'grid')
 
+# %% ../nbs/07_viz.ipynb #f1b0c2d3
+def _png(fig) -> str:
+    "`fig` as base64 PNG text, the way notebooks store images."
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', bbox_inches='tight')
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def show_figure(out:W.Output, # the output widget to draw in
+                fig, # a matplotlib figure
+               ):
+    "Make `out` show `fig` (and nothing else), in the widget's state: saved widget state keeps it."
+    out.outputs = ({'output_type': 'display_data', 'metadata': {},
+                    'data': {'image/png': _png(fig), 'text/plain': f'<{type(fig).__name__}>'}},)
+
+
+class FigureBox(W.VBox):
+    "A `VBox` whose display also carries `figure` as a PNG: what a page without saved widget state shows."
+    figure = None  # the matplotlib figure the box shows now, set by its owner
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs) or {}
+        if self.figure is not None: data['image/png'] = _png(self.figure)
+        return data
+
 # %% ../nbs/07_viz.ipynb #5fbcbaf4
 def _in_notebook() -> bool:
     "Is this a Jupyter kernel (where widgets render)?"
@@ -214,7 +242,6 @@ class RangeExplorer:
                  batch, # token ids (or model inputs) to capture values from
                  gradients:bool=True, # include output gradients (one backward pass per bit width)
                 ):
-        import ipywidgets as W
         self.model, self.batch, self.gradients, self._captured = model, batch, gradients, {}
         self.bits_list = sorted(set().union(*(l.calibrated_bits for l in model.cpt_layers.values())))
         if not self.bits_list: raise ValueError("the model is calibrated at no precision: calibrate one first "
@@ -224,7 +251,7 @@ class RangeExplorer:
         self.bits = W.SelectionSlider(options=self.bits_list, value=self.bits_list[-1], description='bits')
         self.out, self.table = W.Output(), W.HTML()
         for control in (self.layer, self.kind, self.bits): control.observe(self._changed, names='value')
-        self.widget = W.VBox([W.HBox([self.layer, self.kind, self.bits]), self.out, self.table])
+        self.widget = FigureBox([W.HBox([self.layer, self.kind, self.bits]), self.out, self.table])
         self.widget.explorer = self
         self.update()
 
@@ -250,7 +277,6 @@ def _captured_at(self:RangeExplorer, bits:int) -> Captured:
 def update(self:RangeExplorer):
     "Redraw the figure and the error table for the current choice."
     import matplotlib.pyplot as plt
-    from IPython.display import clear_output, display
     layer, kind, bits = self.layer.value, self.kind.value, self.bits.value
     cap = self._captured_at(bits)
     values = cap.values[layer][kind]
@@ -258,10 +284,8 @@ def update(self:RangeExplorer):
     fig, ax = plt.subplots(figsize=(8, 3))
     plot_range(values, lo, hi, bits, symmetric=kind == 'gradient', title=f"{layer}: {kind} -- {how}", ax=ax)
     self.figure, self.errors = fig, quantization_errors(self.model, cap, layer, kind)
-    if _in_notebook():
-        with self.out:
-            clear_output(wait=True)
-            display(fig)
+    show_figure(self.out, fig)
+    self.widget.figure = fig
     plt.close(fig)
     self.table.value = _errors_html(self.errors)
 
@@ -320,10 +344,10 @@ class LiveDashboard(Callback):
         self.steps, self.lrs, self.bits, self.losses, self._pending, self.figure, self.lines = [], [], [], [], [], None, []
         self._shown_at = None
         if self.widget:
-            import ipywidgets as W
             from IPython.display import display
             self.out = W.Output()
-            if _in_notebook(): display(self.out)
+            self.box = FigureBox([self.out])
+            if _in_notebook(): display(self.box)
 
     def after_step(self):
         l = self.learn
@@ -356,12 +380,8 @@ def refresh(self:LiveDashboard):
     self.lines.append(f"step {s['step']}/{s['steps']}  loss {s['loss']:.4f}  lr {s['lr']:.2e}  bits {s['bits']}  "
                       f"calibrated {s['calibrated']}  cost {s['cost']:.3f} of static 8 bit")
     if not self.widget: return print(self.lines[-1], file=self.file or sys.stdout, flush=True)
-    from IPython.display import clear_output, display
-    self.figure = self._draw(s)
-    if _in_notebook():
-        with self.out:
-            clear_output(wait=True)
-            display(self.figure)
+    self.figure = self.box.figure = self._draw(s)
+    show_figure(self.out, self.figure)
     import matplotlib.pyplot as plt
     plt.close(self.figure)
 
@@ -376,7 +396,8 @@ def _draw(self:LiveDashboard, s:dict):
     ax_lr.plot(self.steps, self.lrs, color='C1', alpha=0.6, label='learning rate'); ax_lr.set_ylabel('learning rate')
     cp = self.learn.cb(CyclicPrecision)
     if cp is not None and cp.scheduler.unit == 'step': plot_schedule(cp.scheduler, ax=ax_bits, color='0.75', label='schedule')
-    ax_bits.step(self.steps, self.bits, where='post', color='C2', label='trained at')
+    # step k (counted from 1) trained over [k-1, k), as the schedule draws its step k-1
+    ax_bits.step([k - 1 for k in self.steps] + self.steps[-1:], self.bits + self.bits[-1:], where='post', color='C2', label='trained at')
     ax_bits.set_xlabel('step'); ax_bits.set_ylabel('bits'); ax_bits.legend(fontsize='x-small', loc='lower right')
     ax_bits.set_title(f"calibrated: {s['calibrated']}; cost so far {s['cost']:.3f} of static 8 bit", fontsize='small')
     fig.suptitle(f"step {s['step']} of {s['steps']}: loss {s['loss']:.4f}", fontsize='small')

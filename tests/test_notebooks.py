@@ -1,7 +1,8 @@
 """Run each notebook's cells as one pytest test, the way `nbdev_test` does.
 
-Cells flagged with one of settings.ini's `tst_flags` (`notest`, `slow`) are skipped unless the flag
-is named in the environment variable CPT_NB_TEST_FLAGS or `--slow` is given.
+Cells flagged with one of settings.ini's `tst_flags` (`notest`, `slow`, `hub`) are skipped unless the
+flag is named in the environment variable CPT_NB_TEST_FLAGS (`tools/test.sh --slow` and `--hub` set
+it) or `--slow` is given.
 """
 import os
 from pathlib import Path

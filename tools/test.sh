@@ -2,17 +2,22 @@
 # The whole test suite: set up .venv if needed, check that notebooks and package are in sync, that
 # README.md matches nbs/index.ipynb, then run every notebook (and tests/*.py) through pytest.
 #   --slow   also run the cells flagged `#| slow`
+#   --hub    also run the cells flagged `#| hub`, which download from the Hugging Face Hub (the
+#            only way a test touches the network; without it the Hub's offline switches are on)
 # Other arguments go to pytest (e.g. -k 00_quant).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
-export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE=1
 
+hub=0
 pytest_args=()
 for arg in "$@"; do
   if [ "$arg" = "--slow" ]; then export CPT_NB_TEST_FLAGS="slow ${CPT_NB_TEST_FLAGS:-}"
+  elif [ "$arg" = "--hub" ]; then hub=1; export CPT_NB_TEST_FLAGS="hub ${CPT_NB_TEST_FLAGS:-}"
   else pytest_args+=("$arg"); fi
 done
+if [ "$hub" = 0 ]; then export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1; fi
 
 # 1. nbdev's CI checks: exporting must not change cpt_nb/, cleaning must not change nbs/.
 snap="$(mktemp -d)"; trap 'rm -rf "$snap"' EXIT
