@@ -5,9 +5,11 @@
 # %% ../nbs/09_bench.ipynb #d8a0860f
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import math
+import re
 import statistics
 import subprocess
 import sys
@@ -20,10 +22,11 @@ import torch
 from .quant import QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
 
 # %% auto #0
-__all__ = ['QUANT_METHODS', 'TRAINING_RUNS', 'time_call', 'format_table', 'benchmark_fake_quant', 'saved_tensor_bytes',
-           'benchmark_training_step', 'count_step_work', 'benchmark_step_table', 'benchmark_calibration', 'perplexity',
-           'quantization_quality', 'ratio_rows', 'pydoc_blocks', 'split_batches', 'train_byte_llama',
-           'training_quality']
+__all__ = ['QUANT_METHODS', 'TRAINING_RUNS', 'BENCH_SHAPES', 'QUALITY_RUNS', 'time_call', 'format_table', 'benchmark_fake_quant',
+           'saved_tensor_bytes', 'benchmark_training_step', 'count_step_work', 'benchmark_step_table',
+           'benchmark_calibration', 'perplexity', 'quantization_quality', 'ratio_rows', 'pydoc_blocks', 'split_batches',
+           'train_byte_llama', 'training_quality', 'compare', 'bench_row', 'speed_rows', 'machine_description',
+           'markdown_table', 'bench_run', 'quality_rows']
 
 # %% ../nbs/09_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
@@ -159,14 +162,15 @@ def _adamw_step(model, ids, device, bf16:bool) -> Callable[[], None]:
 
 
 def _peak_rss_mb(**kwargs) -> float|None:
-    "Peak resident memory (MB) of a fresh process that builds the model and runs two steps at `bits`."
-    code = ("import json, sys; from cpt_nb.bench import _training_step; "
-            "m, ids, step = _training_step(**json.loads(sys.argv[1])); m.set_precision(json.loads(sys.argv[1])['bits']); "
-            "step(); step(); print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
-    if not Path('/proc/self/status').exists(): return None
+    "Peak memory (MB) of a fresh process that builds the model and runs two steps at `bits`: resident (CPU) or allocated on the GPU."
+    code = ("import json, sys, torch; from cpt_nb.bench import _training_step; kw = json.loads(sys.argv[1]); "
+            "m, ids, step = _training_step(**kw); m.set_precision(kw['bits']); step(); step(); "
+            "print(torch.cuda.max_memory_allocated() / 2**20 if str(kw.get('device', 'cpu')).startswith('cuda') else "
+            "int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 1024)")
+    if not str(kwargs.get('device', 'cpu')).startswith('cuda') and not Path('/proc/self/status').exists(): return None
     out = subprocess.run([sys.executable, '-c', code, json.dumps(kwargs)], capture_output=True, text=True)
     if out.returncode != 0: raise RuntimeError(f"peak-memory worker failed:\n{out.stderr[-2000:]}")
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    return float(out.stdout.strip().splitlines()[-1])
 
 # %% ../nbs/09_bench.ipynb #4c9a2e17
 def benchmark_training_step(n_layer:int=4, # transformer blocks
@@ -284,34 +288,37 @@ def benchmark_calibration(n_layer:int=4, n_embd:int=256, n_head:int=4, vocab_siz
                           batch_size:int=8, # sequences per batch
                           num_batches:int=4, # calibration batches per precision
                           first_bits:int=3, # the schedule's first precision
+                          options:dict|None=None, # further `CPTConfig` options (e.g. `input_calibration='minmax'`)
+                          upfront:bool=True, # also time the start with all 17 precisions calibrated up front
+                          device:str|torch.device='cpu', # where to run
                          ) -> dict:
     "Time to the first training step with lazy vs up-front calibration, and the marginal cost of one more precision."
     from cpt_nb.calibration import CalibrationManager
     shape = dict(n_layer=n_layer, n_embd=n_embd, n_head=n_head, vocab_size=vocab_size, seq_len=seq_len,
-                 batch_size=batch_size, mode='lora')
-    gen = torch.Generator().manual_seed(1)
-    loader = [torch.randint(0, vocab_size, (batch_size, seq_len), generator=gen) for _ in range(num_batches)]
+                 batch_size=batch_size, mode='lora', options=options, device=device)
+    gen, sync = torch.Generator().manual_seed(1), _device_sync(torch.device(device)) or (lambda: None)
+    loader = [torch.randint(0, vocab_size, (batch_size, seq_len), generator=gen).to(device) for _ in range(num_batches)]
     _, _, warm = _training_step(bits=first_bits, **shape); warm()  # compile the kernels outside the timings
 
     def start(bits_list):
         model, ids, step = _training_step(bits=32, **shape)
         manager = CalibrationManager(model, loader, num_batches=num_batches)
-        t0 = time.perf_counter()
+        sync(); t0 = time.perf_counter()
         for b in bits_list: manager.ensure_calibrated(b)
-        model.set_precision(first_bits); step()
+        model.set_precision(first_bits); step(); sync()
         return time.perf_counter() - t0, model, manager
 
     lazy_s, model, manager = start([first_bits])
-    lazy_bits = len(manager.calibrated_bits)
-    upfront_s, _, upfront = start(QUANTIZED_BITS)
-    t0 = time.perf_counter(); manager.ensure_calibrated(first_bits + 1); marginal_s = time.perf_counter() - t0
+    row = dict(lazy_precisions=len(manager.calibrated_bits), lazy_s=lazy_s)
+    if upfront:
+        upfront_s, _, up = start(QUANTIZED_BITS)
+        row.update(upfront_precisions=len(up.calibrated_bits), upfront_s=upfront_s, saving=1 - lazy_s / upfront_s)
+    sync(); t0 = time.perf_counter(); manager.ensure_calibrated(first_bits + 1); sync(); marginal_s = time.perf_counter() - t0
     def forwards():
         with torch.no_grad(), model.evaluating(), model.at_precision(first_bits + 1):
             for ids in loader: model(input_ids=ids)
-    forward_s = time_call(forwards, repeats=3, warmup=0)
-    return dict(lazy_precisions=lazy_bits, upfront_precisions=len(upfront.calibrated_bits), lazy_s=lazy_s,
-                upfront_s=upfront_s, saving=1 - lazy_s / upfront_s, marginal_s=marginal_s, forwards_s=forward_s,
-                marginal_vs_forwards=marginal_s / forward_s)
+    forward_s = time_call(forwards, repeats=3, warmup=0, sync=_device_sync(torch.device(device)))
+    return dict(row, marginal_s=marginal_s, forwards_s=forward_s, marginal_vs_forwards=marginal_s / forward_s)
 
 
 _CALIBRATION_COLUMNS = ['lazy_s', 'upfront_s', 'saving', 'marginal_s', 'forwards_s', 'marginal_vs_forwards']
@@ -458,4 +465,238 @@ def training_quality(data_opts, # `cli.DataOptions`: model, data, sequence lengt
         ppl = {r['bits']: r['perplexity'] for r in m['after']}
         rows.append({'run': name, **{f'ppl {b} bit': ppl.get(b) for b in (8, 32)},
                      'cost vs static 8': relative_cost(m['bits'], cpt.grad_bits, 8), 'wall s': m['wall_s']})
+    return rows
+
+# %% ../nbs/09_bench.ipynb #c0be0002
+def compare(ours:Callable[[], object], # the work measured
+            baseline:Callable[[], object], # what it is measured against
+            rounds:int=5, # alternating measurements of each side; the spread is over these
+            repeats:int=3, # timed calls per measurement (`time_call`, after one warm-up call)
+            sync:Callable[[], object]|None=None, # called after each call (e.g. `torch.cuda.synchronize`)
+            ours_in:Callable=contextlib.nullcontext, # a context each measurement of `ours` runs in
+            baseline_in:Callable=contextlib.nullcontext, # ... and of `baseline` (e.g. `lambda: model.at_precision(32)`)
+            timer:Callable[[], float]=time.perf_counter, # the clock
+           ) -> dict:
+    "Time `baseline` and `ours` in alternation: the median of the per-round ratios ours/baseline, their range, and median times."
+    if rounds < 1: raise ValueError(f"rounds must be at least 1; got {rounds}")
+    ratios, t_ours, t_base = [], [], []
+    for _ in range(rounds):
+        with baseline_in(): tb = time_call(baseline, repeats, warmup=1, sync=sync, timer=timer)
+        with ours_in(): to = time_call(ours, repeats, warmup=1, sync=sync, timer=timer)
+        ratios.append(to / tb); t_ours.append(to); t_base.append(tb)
+    return dict(ratio=statistics.median(ratios), low=min(ratios), high=max(ratios),
+                ours_s=statistics.median(t_ours), baseline_s=statistics.median(t_base), rounds=rounds)
+
+# %% ../nbs/09_bench.ipynb #c0be0006
+def bench_row(what:str, # what was measured
+              against:str, # the baseline
+              value:float, # the median ratio (or count)
+              low:float|None=None, high:float|None=None, # its range over the rounds
+              target:str|None=None, # the target as a reader sees it, e.g. "≤ 1.25"; None: reported only
+              ok:tuple=(None, None), # the interval (lo, hi) the target means; None: unbounded on that side
+              detail:str='', # the raw numbers behind the ratio
+             ) -> dict:
+    "One line of the benchmark table; `met` says whether `value` lies in the target's interval."
+    lo, hi = ok
+    met = None if target is None else bool((lo is None or value >= lo) and (hi is None or value <= hi))
+    return dict(what=what, against=against, value=value, low=low, high=high, target=target, met=met, detail=detail)
+
+
+def _time_row(what, against, r:dict, target=None, ok=(None, None), throughput=False) -> dict:
+    "A `compare` result as a row: ours/baseline, or baseline/ours for a throughput (its range flipped too)."
+    v, lo, hi = (1 / r['ratio'], 1 / r['high'], 1 / r['low']) if throughput else (r['ratio'], r['low'], r['high'])
+    detail = f"{r['ours_s'] * 1e3:.3g} ms vs {r['baseline_s'] * 1e3:.3g} ms, {r['rounds']} rounds"
+    return bench_row(what, against, v, lo, hi, target, ok, detail)
+
+# %% ../nbs/09_bench.ipynb #c0be0009
+def _fake_quant_rows(numel:int, device, rounds:int, repeats:int) -> list[dict]:
+    qmin, qmax = quant_range(8)
+    x = torch.randn(numel, device=device)
+    scale, zero_point = calc_qparams(x.min(), x.max(), 8)
+    zp_int = zero_point.int()
+    xg, grad = x.clone().requires_grad_(), torch.randn(numel, device=device)
+    ours = lambda t: fake_quantize(t, scale, zero_point, qmin, qmax)
+    theirs = lambda t: torch.fake_quantize_per_tensor_affine(t, scale, zp_int, qmin, qmax)
+    kw = dict(rounds=rounds, repeats=repeats, sync=_device_sync(device))
+    size = f"{numel / 2**20:.0f}M elements"
+    fwd, fb = (lambda: ours(x)), (lambda: _fq_fwd_bwd(ours, xg, grad))
+    return [
+        _time_row(f"fake-quant forward throughput, {size}", "a tensor copy", compare(fwd, x.clone, **kw), '≥ 0.6', (0.6, None), True),
+        _time_row(f"fake-quant forward + backward throughput, {size}", "two tensor copies",
+                  compare(fb, lambda: (x.clone(), x.clone()), **kw), '≥ 0.6', (0.6, None), True),
+        _time_row(f"fake-quant forward throughput, {size}", "torch.fake_quantize_per_tensor_affine",
+                  compare(fwd, lambda: theirs(x), **kw), throughput=True),
+        _time_row(f"fake-quant forward + backward throughput, {size}", "torch.fake_quantize_per_tensor_affine",
+                  compare(fb, lambda: _fq_fwd_bwd(theirs, xg, grad), **kw), throughput=True)]
+
+# %% ../nbs/09_bench.ipynb #c0be0011
+def _step_bench_rows(shape:dict, device, dtype:str, mode:str, rounds:int, repeats:int, peft_reference:bool) -> list[dict]:
+    bf16, kw = dtype == 'bf16', dict(rounds=rounds, repeats=repeats, sync=_device_sync(device))
+    model, ids, step = _training_step(bits=8, mode=mode, device=device, bf16=bf16, **shape)
+    at = lambda b: (lambda: model.at_precision(b))
+    tag = f"{dict(lora='LoRA', full='full')[mode]}-mode training step at 8 bit, {dtype}"
+    rows = [_time_row(tag, "the same model at 32 bit", compare(step, step, ours_in=at(8), baseline_in=at(32), **kw),
+                      *(('≤ 1.25', (None, 1.25)) if mode == 'lora' else ('≤ 1.5', (None, 1.5))))]
+    if mode != 'lora': return rows
+    def evaluate():
+        with torch.no_grad(), _autocast(device, bf16): model(ids)
+    rows.append(_time_row(f"evaluation forward at 8 bit, {dtype}", "the same model at 32 bit",
+                          compare(evaluate, evaluate, ours_in=at(8), baseline_in=at(32), **kw), '≤ 1.15', (None, 1.15)))
+    with model.at_precision(32): w32 = count_step_work(step, device)
+    with model.at_precision(8): w8 = count_step_work(step, device)
+    rows.append(bench_row(f"host waits added per 8-bit step, {dtype}", "the same model at 32 bit", w8['waits'] - w32['waits'],
+                          target='0', ok=(0, 0), detail=f"{w8['waits']} vs {w32['waits']} waits; {w8['ops']} vs {w32['ops']} operations"))
+    if peft_reference and importlib.util.find_spec('peft') is not None:
+        ref = _peft_step(device=device, bf16=bf16, **shape)
+        rows.append(_time_row(f"CPT LoRA step at 8 bit, {dtype}", "PEFT LoRA step, unquantized", compare(step, ref, ours_in=at(8), **kw)))
+    return rows
+
+# %% ../nbs/09_bench.ipynb #c0be0013
+def _spread(what, against, values:list[float], target=None, ok=(None, None), detail='') -> dict:
+    return bench_row(what, against, statistics.median(values), min(values), max(values), target, ok, detail)
+
+
+def _run_rows(shape:dict, device, rounds:int) -> list[dict]:
+    "Peak memory, time to the first step, and the marginal calibration rows."
+    mem = [(_peak_rss_mb(bits=8, mode='lora', device=str(device), **shape), _peak_rss_mb(bits=32, mode='lora', device=str(device), **shape))
+           for _ in range(rounds)]
+    rows = []
+    if None not in mem[0]:
+        rows.append(_spread("peak memory of the LoRA training step at 8 bit", "the same at 32 bit, fresh processes",
+                            [q / f for q, f in mem], '≤ 1.3', (None, 1.3), f"{mem[0][0]:.0f} MB vs {mem[0][1]:.0f} MB"))
+    cal_shape = {k: v for k, v in shape.items() if k != 'options'}
+    starts = [benchmark_calibration(**cal_shape, device=device) for _ in range(rounds)]
+    plain = [benchmark_calibration(**cal_shape, device=device, upfront=False,
+                                   options=dict(input_granularity='tensor', input_calibration='minmax')) for _ in range(rounds)]
+    rows.append(_spread("time to the first training step, lazy calibration", "all 17 precisions calibrated up front",
+                        [s['lazy_s'] / s['upfront_s'] for s in starts], '≤ 0.3', (None, 0.3),
+                        f"{starts[0]['lazy_s']:.3g} s vs {starts[0]['upfront_s']:.3g} s"))
+    rows.append(_spread("one more precision's calibration, per-tensor min/max inputs", "one evaluation pass over the calibration batches",
+                        [p['marginal_vs_forwards'] for p in plain], '≈ 1 (0.5 to 1.5)', (0.5, 1.5),
+                        f"{plain[0]['marginal_s']:.3g} s vs {plain[0]['forwards_s']:.3g} s"))
+    rows.append(_spread("one more precision's calibration, the default (per-token inputs, MSE clipping search)",
+                        "one evaluation pass over the calibration batches", [s['marginal_vs_forwards'] for s in starts],
+                        detail=f"{starts[0]['marginal_s']:.3g} s vs {starts[0]['forwards_s']:.3g} s"))
+    return rows
+
+
+def _cost_row() -> dict:
+    from cpt_nb.schedule import CyclicPrecisionScheduler, relative_cost
+    cost = relative_cost(CyclicPrecisionScheduler(3, 8, total_steps=32_000, num_cycles=32).schedule(), 8, 8)
+    return bench_row("training cost (BitOPs) of CPT 3-8, 32 cycles", "static 8-bit forward and backward", cost,
+                     target='0.633', ok=(0.628, 0.638), detail="CPT's formula over 32,000 steps")
+
+# %% ../nbs/09_bench.ipynb #c0be0015
+BENCH_SHAPES = {  # the model each kind of run measures
+    'quick': dict(n_layer=1, n_embd=32, n_head=2, vocab_size=97, seq_len=16, batch_size=2),
+    'cpu': dict(n_layer=4, n_embd=256, n_head=4, vocab_size=50257, seq_len=128, batch_size=8),
+    'cuda': dict(n_layer=12, n_embd=768, n_head=12, vocab_size=50257, seq_len=512, batch_size=8),  # GPT-2 small
+}
+
+
+def _bench_device(device) -> torch.device:
+    if str(device) == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    device = torch.device(device)
+    if device.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"device {device} asked for, but no CUDA device is available")
+    return device
+
+
+def speed_rows(device:str|torch.device='auto', # 'auto' (CUDA if present), 'cpu', 'cuda', ...
+               quick:bool=False, # a toy model, 1M elements, one round of one call: checks that every row runs
+               progress:Callable[[str], None]|None=None, # called with a line as each part starts
+              ) -> list[dict]:
+    "Every speed row of the benchmark table, measured on `device`."
+    device = _bench_device(device)
+    cuda = device.type == 'cuda'
+    shape = BENCH_SHAPES['quick' if quick else device.type if cuda else 'cpu']
+    rounds, repeats = (1, 1) if quick else (5, 3)
+    say = progress or (lambda line: None)
+    rows = []
+    for numel in ((1 << 20,) if quick else (1 << 24, 1 << 26) if cuda else (1 << 24,)):
+        say(f"fake quantization, {numel:,} elements"); rows += _fake_quant_rows(numel, device, rounds, repeats)
+    for dtype in (('fp32', 'bf16') if cuda else ('fp32',)):
+        for mode in ('lora', 'full'):
+            say(f"{mode}-mode step, {dtype}"); rows += _step_bench_rows(shape, device, dtype, mode, rounds, repeats, mode == 'lora')
+    say("memory, start-up, calibration"); rows += _run_rows(shape, device, 1 if quick else 3)
+    return rows + [_cost_row()]
+
+# %% ../nbs/09_bench.ipynb #c0be0016
+def machine_description(device:str|torch.device='auto') -> str:
+    "The machine a benchmark ran on, in words: the device, the CPU's cores and threads, torch's version."
+    import os, platform
+    device = _bench_device(device)
+    where = torch.cuda.get_device_name(device) if device.type == 'cuda' else f"CPU ({platform.processor() or platform.machine()})"
+    return (f"{where}; {os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads; torch {torch.__version__}, "
+            f"Python {platform.python_version()}")
+
+
+def markdown_table(rows:list[dict]) -> str:
+    "The benchmark rows as a Markdown table: value with its range, target and whether it is met."
+    fmt = lambda v: '' if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)
+    lines = ["| what | against | value | range | target | met | detail |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        spread = f"{fmt(r['low'])} to {fmt(r['high'])}" if r['low'] is not None and r['low'] != r['high'] else ''
+        met = {True: 'yes', False: '**no**', None: 'reported'}[r['met']]
+        lines.append(f"| {r['what']} | {r['against']} | {fmt(r['value'])} | {spread} | {r['target'] or ''} | {met} | {r['detail']} |")
+    return '\n'.join(lines)
+
+# %% ../nbs/09_bench.ipynb #c0be0017
+def bench_run(output:str|Path='bench', # folder for bench.json and bench.md
+              quick:bool=False, # the smoke run: toy sizes, one round
+              quality:bool=False, # the training-quality rows instead of the speed rows (long: see below)
+              device:str|torch.device='auto', # where the speed rows run
+              out=None, # where the table and progress go (default: sys.stdout)
+             ) -> list[dict]:
+    "Run the benchmark table (speed, or `quality`), write `bench.json` and `bench.md` into `output`, print the table; return the rows."
+    out, output, t0 = out or sys.stdout, Path(output), time.perf_counter()
+    output.mkdir(parents=True, exist_ok=True)
+    say = lambda line: print(f"[{time.perf_counter() - t0:6.0f} s] {line}", file=out, flush=True)
+    rows = quality_rows(output/'runs', quick, say, str(device)) if quality else speed_rows(device, quick, say)
+    machine = machine_description(device)
+    kind = ('quality' if quality else 'speed') + (', quick' if quick else '')
+    report = dict(kind=kind, machine=machine, date=time.strftime('%Y-%m-%d'), wall_s=time.perf_counter() - t0, rows=rows)
+    table = markdown_table(rows)
+    text = f"Benchmark ({kind}) on {machine}, {report['date']}, {report['wall_s']:.0f} s:\n\n{table}\n"
+    for name, content in (('bench.json', json.dumps(report, indent=1)), ('bench.md', text)):
+        tmp = output/f'.{name}.tmp'
+        tmp.write_text(content); tmp.replace(output/name)  # a reader never sees half a file
+    print('\n' + text, file=out)
+    return rows
+
+# %% ../nbs/09_bench.ipynb #c0be0019
+QUALITY_RUNS = {  # name -> (DataOptions fields, CPTConfig fields, TrainConfig fields, seeds)
+    'small GPT-2 from scratch, full mode': (dict(model='scratch', eval_tokens=16384, eval_bits=[8]), dict(mode='full'),
+                                            dict(steps=256, batch_size=16), (0, 1, 2)),
+    'SmolLM2-135M, LoRA': (dict(model='smollm2-135m', eval_tokens=8192, eval_bits=[8]), dict(mode='lora'),
+                           dict(steps=64, batch_size=4, calibration_batches=2), (0,)),
+}
+_QUICK_RUN = (dict(model='scratch', seq_len=32, vocab_size=300, eval_tokens=1024, eval_bits=[8]), dict(mode='full'),
+              dict(steps=8, batch_size=4, calibration_batches=1), (0,))
+
+
+def quality_rows(output:str|Path, # a folder for the training runs
+                 quick:bool=False, # one toy run per pair instead of `QUALITY_RUNS`
+                 progress:Callable[[str], None]|None=None, # called with a line per training pair
+                 device:str='auto', # where the runs train
+                ) -> list[dict]:
+    "Perplexity at 8 bits after CPT 3-8 against static 8-bit training, per model (median over seeds)."
+    import dataclasses, io
+    from cpt_nb.cli import DataOptions
+    from cpt_nb.model import CPTConfig, pretrained_available
+    from cpt_nb.train import TrainConfig
+    runs = {'toy GPT-2 from scratch, full mode (quick)': _QUICK_RUN} if quick else QUALITY_RUNS
+    rows, pair = [], {k: TRAINING_RUNS[k] for k in ('CPT 3-8 bit', 'static 8 bit')}
+    for name, (data, cpt, train, seeds) in runs.items():
+        if data['model'] != 'scratch' and not pretrained_available(data['model']):
+            rows.append(bench_row(f"perplexity at 8 bit after CPT: {name}", "static 8-bit training, same steps", float('nan'),
+                                  detail=f"skipped: {data['model']} is not installed")); continue
+        ratios, seen = [], []
+        for seed in seeds:
+            if progress: progress(f"{name}, seed {seed}")
+            cfg = TrainConfig(**train, seed=seed, device=device)
+            with contextlib.redirect_stderr(io.StringIO()):
+                cpt_row, static_row = training_quality(DataOptions(**data), CPTConfig(**cpt), cfg, Path(output)/f"{re.sub(r'[^A-Za-z0-9]+', '-', name)}{seed}", pair)
+            ratios.append(cpt_row['ppl 8 bit'] / static_row['ppl 8 bit']); seen.append(f"{cpt_row['ppl 8 bit']:.2f} vs {static_row['ppl 8 bit']:.2f}")
+        rows.append(_spread(f"perplexity at 8 bit after CPT: {name}", "static 8-bit training, same steps", ratios, '≤ 1.03', (None, 1.03),
+                            f"seeds {list(seeds)}: " + '; '.join(seen)))
     return rows

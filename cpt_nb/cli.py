@@ -293,6 +293,14 @@ def _parser() -> argparse.ArgumentParser:
                       help="tensor sizes (elements) for the benchmark")
     demo.add_argument('--repeats', type=int, default=20, help="timed calls per measurement")
     demo.add_argument('--bits', type=int, default=8, help="bit width for the benchmark")
+    bench = sub.add_parser('bench', help="the benchmark table: every speed figure as a ratio measured in one run",
+                           description="Speed rows (default) or training-quality rows (--quality), each a ratio to a baseline "
+                                       "measured in the same run; writes bench.json and bench.md. See the Benchmarks chapter.")
+    bench.add_argument('--quick', action='store_true', help="toy sizes, one round: checks that every row runs (seconds)")
+    bench.add_argument('--quality', action='store_true', help="the training-quality rows instead (CPT against static 8 bit; "
+                                                              "about an hour on two CPU cores)")
+    bench.add_argument('--device', default='auto', help="'auto' (CUDA if present), 'cpu', 'cuda', ... (default: auto)")
+    bench.add_argument('--output', default='bench', help="folder for bench.json and bench.md (default: bench)")
     return p
 
 
@@ -353,7 +361,7 @@ def main(argv:list[str]|None=None) -> int:
     "Entry point of the `cpt_nb` command."
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not any(a in ('train', 'eval', 'generate', 'demo') for a in argv) and not any(a in ('-h', '--help') for a in argv):
+    if not any(a in ('train', 'eval', 'generate', 'demo', 'bench') for a in argv) and not any(a in ('-h', '--help') for a in argv):
         argv = ['train', *argv]  # no subcommand: the main job
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format='%(levelname)s %(name)s: %(message)s')
@@ -373,6 +381,10 @@ def main(argv:list[str]|None=None) -> int:
                 raise
         elif args.command == 'eval': eval_run(args.checkpoint, args.bits, args.data, args.eval_tokens)
         elif args.command == 'generate': generate_run(args.checkpoint, args.prompt, args.bits, args.max_new_tokens)
+        elif args.command == 'bench':
+            from .bench import bench_run
+            _writable(Path(args.output))
+            bench_run(args.output, args.quick, args.quality, args.device)
     except USER_ERRORS as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         parser.exit(2, f"cpt_nb {args.command}: error: {msg}\n")
