@@ -597,7 +597,8 @@ BENCH_SHAPES = {  # the model each kind of run measures
 def _bench_device(device) -> torch.device:
     if str(device) == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     device = torch.device(device)
-    if device.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"device {device} asked for, but no CUDA device is available")
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device.type == 'cuda' and (device.index or 0) >= n: raise ValueError(f"no CUDA device {device} here ({n} available)")
     return device
 
 
@@ -632,7 +633,7 @@ def machine_description(device:str|torch.device='auto') -> str:
 
 def markdown_table(rows:list[dict]) -> str:
     "The benchmark rows as a Markdown table: value with its range, target and whether it is met."
-    fmt = lambda v: '' if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)
+    fmt = lambda v: '' if v is None else (f"{v:.3f}" if abs(v) < 10 else f"{v:.4g}") if isinstance(v, float) else str(v)
     lines = ["| what | against | value | range | target | met | detail |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         spread = f"{fmt(r['low'])} to {fmt(r['high'])}" if r['low'] is not None and r['low'] != r['high'] else ''
@@ -688,7 +689,7 @@ def quality_rows(output:str|Path, # a folder for the training runs
     rows, pair = [], {k: TRAINING_RUNS[k] for k in ('CPT 3-8 bit', 'static 8 bit')}
     for name, (data, cpt, train, seeds) in runs.items():
         if data['model'] != 'scratch' and not pretrained_available(data['model']):
-            rows.append(bench_row(f"perplexity at 8 bit after CPT: {name}", "static 8-bit training, same steps", float('nan'),
+            rows.append(bench_row(f"perplexity at 8 bit after CPT 3-8: {name}", "static 8-bit training, same steps", float('nan'),
                                   detail=f"skipped: {data['model']} is not installed")); continue
         ratios, seen = [], []
         for seed in seeds:
@@ -697,6 +698,6 @@ def quality_rows(output:str|Path, # a folder for the training runs
             with contextlib.redirect_stderr(io.StringIO()):
                 cpt_row, static_row = training_quality(DataOptions(**data), CPTConfig(**cpt), cfg, Path(output)/f"{re.sub(r'[^A-Za-z0-9]+', '-', name)}{seed}", pair)
             ratios.append(cpt_row['ppl 8 bit'] / static_row['ppl 8 bit']); seen.append(f"{cpt_row['ppl 8 bit']:.2f} vs {static_row['ppl 8 bit']:.2f}")
-        rows.append(_spread(f"perplexity at 8 bit after CPT: {name}", "static 8-bit training, same steps", ratios, '≤ 1.03', (None, 1.03),
+        rows.append(_spread(f"perplexity at 8 bit after CPT 3-8: {name}", "static 8-bit training, same steps", ratios, '≤ 1.03', (None, 1.03),
                             f"seeds {list(seeds)}: " + '; '.join(seen)))
     return rows

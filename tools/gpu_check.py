@@ -4,10 +4,11 @@ Never part of the test suite (CI has no GPU). It checks on the GPU what the note
 CPU -- fake quantization equal to PyTorch's ops on eager and fused (Triton) paths, bf16 quantized
 in float32, fused and eager gradient quantizers identical, observers and CPTModel moving to the
 device, 32-bit logits equal to the unwrapped model, calibration, NaN reports without host waits,
-the Learner and a checkpoint round trip. The timings come from the library's benchmarks
-(`cpt_nb.bench`, their one home): the fake-quant kernel against a copy and PyTorch's op, and the
-GPT-2-small step table (training and evaluation, fp32 and bf16, host waits and launches per step,
-PEFT as reference). Results go to $OUT/gpu_check.json when $OUT is set.
+the Learner and a checkpoint round trip. The timings are the speed rows of `cpt_nb bench` (the
+library's one home of timing code), run on the GPU: the fake-quant kernel against a copy and
+PyTorch's op, the GPT-2-small LoRA and full training steps and evaluation at 8 bits against 32 in
+fp32 and bf16, host waits per step, peak memory, lazy calibration, PEFT as reference. Results go
+to $OUT/gpu_check.json, and the table to $OUT/bench.md and $OUT/bench.json, when $OUT is set.
 
 `python tools/gpu_check.py --cpu` rehearses the whole script on a CPU with small shapes.
 """
@@ -18,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 import transformers
 
-from cpt_nb.bench import benchmark_fake_quant, benchmark_step_table, format_table
+from cpt_nb.bench import bench_run
 from cpt_nb.calibration import CalibrationManager
 from cpt_nb.model import CPTModel
 from cpt_nb.quant import (QUANTIZED_BITS, GradientQuantizer, MinMaxObserver, NonFiniteError, calc_qparams,
@@ -144,14 +145,8 @@ except NonFiniteError as e: assert f"{layer.name}: lora_A" in str(e), e
 results['nan_named_after_the_step'] = True
 save()
 
-# 6. timings, from the library's benchmarks: the kernel against a copy and PyTorch's op, then the step table
-kernel_sizes = (1 << 16, 1 << 18) if REHEARSAL else (1 << 24, 1 << 26)
-results['fake_quant'] = benchmark_fake_quant(kernel_sizes, device=dev)
-print(format_table(results['fake_quant']))
-save()
-shape = dict(n_layer=2, n_embd=64, n_head=2, seq_len=64, batch_size=2, repeats=2) if REHEARSAL else {}
-results['step_table'] = benchmark_step_table(dev, **shape)
-print(format_table(results['step_table']))
+# 6. timings: the speed rows of `cpt_nb bench` on this device (toy sizes in the rehearsal)
+results['bench'] = bench_run(os.environ.get('OUT') or tempfile.mkdtemp(), quick=REHEARSAL, device=dev)
 save()
 
 # 7. the training chapter on the GPU: a short CPT run (3..8 bits) of the command line's scratch GPT-2 with the
