@@ -382,7 +382,7 @@ def main(argv:list[str]|None=None) -> int:
         elif args.command == 'eval': eval_run(args.checkpoint, args.bits, args.data, args.eval_tokens)
         elif args.command == 'generate': generate_run(args.checkpoint, args.prompt, args.bits, args.max_new_tokens)
         elif args.command == 'bench':
-            from .bench import _bench_device, bench_run
+            from cpt_nb.bench import _bench_device, bench_run
             _bench_device(args.device)  # a device that is not there: an error before anything is written
             _writable(Path(args.output))
             bench_run(args.output, args.quick, args.quality, args.device)
