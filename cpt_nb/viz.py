@@ -181,10 +181,11 @@ def plot_range(values:Tensor, # the values a quantizer sees
     step = max(1, math.ceil(len(levels) / MAX_GRID_LINES))
     ax.vlines(levels[::step].numpy(), 0, 1, transform=ax.get_xaxis_transform(), colors='C0', alpha=0.35,
               linewidth=0.6, gid='grid')
-    lo_end, hi_end = float(levels[0]), float(levels[-1])
+    half = float(levels[1] - levels[0]) / 2  # clipped: more than half a step beyond an end level, as in the error table
+    lo_end, hi_end = float(levels[0]) - half, float(levels[-1]) + half
     vmin, vmax = float(v.min()), float(v.max())
-    if vmin < lo_end: ax.axvspan(vmin, lo_end, color='C3', alpha=0.15)
-    if vmax > hi_end: ax.axvspan(hi_end, vmax, color='C3', alpha=0.15)
+    if vmin < lo_end: ax.axvspan(vmin, lo_end, color='C3', alpha=0.15, gid='clipped')
+    if vmax > hi_end: ax.axvspan(hi_end, vmax, color='C3', alpha=0.15, gid='clipped')
     shown = f"{len(levels)} levels" if step == 1 else f"every {step}th of {len(levels):,} levels drawn"
     ax.set_title(f"{title}\n{bits} bits: {shown}; range [{lo:.3g}, {hi:.3g}]".strip(), fontsize='small')
     ax.set_xlabel('value'); ax.set_ylabel('count')
