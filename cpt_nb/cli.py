@@ -9,9 +9,7 @@ import argparse
 import dataclasses
 import json
 import logging
-import math
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
