@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -22,11 +23,11 @@ import torch
 from .quant import QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
 
 # %% auto #0
-__all__ = ['QUANT_METHODS', 'TRAINING_RUNS', 'BENCH_SHAPES', 'QUALITY_RUNS', 'time_call', 'format_table', 'benchmark_fake_quant',
-           'saved_tensor_bytes', 'benchmark_training_step', 'count_step_work', 'benchmark_step_table',
-           'benchmark_calibration', 'perplexity', 'quantization_quality', 'ratio_rows', 'pydoc_blocks', 'split_batches',
-           'train_byte_llama', 'training_quality', 'compare', 'bench_row', 'speed_rows', 'machine_description',
-           'markdown_table', 'bench_run', 'quality_rows']
+__all__ = ['QUANT_METHODS', 'TRAINING_RUNS', 'BENCH_SHAPES', 'QUALITY_RUNS', 'time_call', 'compare', 'format_table',
+           'benchmark_fake_quant', 'saved_tensor_bytes', 'benchmark_training_step', 'count_step_work',
+           'benchmark_step_table', 'benchmark_calibration', 'perplexity', 'quantization_quality', 'ratio_rows',
+           'pydoc_blocks', 'split_batches', 'train_byte_llama', 'training_quality', 'bench_row', 'speed_rows',
+           'machine_description', 'markdown_table', 'bench_run', 'quality_rows']
 
 # %% ../nbs/09_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
@@ -46,6 +47,26 @@ def time_call(fn:Callable[[], object], # the work to time, called with no argume
         if sync is not None: sync()
         times.append(timer() - start)
     return statistics.median(times)
+
+# %% ../nbs/09_bench.ipynb #c0be0002
+def compare(ours:Callable[[], object], # the work measured
+            baseline:Callable[[], object], # what it is measured against
+            rounds:int=5, # alternating measurements of each side; the spread is over these
+            repeats:int=3, # timed calls per measurement (`time_call`, after one warm-up call)
+            sync:Callable[[], object]|None=None, # called after each call (e.g. `torch.cuda.synchronize`)
+            ours_in:Callable=contextlib.nullcontext, # a context each measurement of `ours` runs in
+            baseline_in:Callable=contextlib.nullcontext, # ... and of `baseline` (e.g. `lambda: model.at_precision(32)`)
+            timer:Callable[[], float]=time.perf_counter, # the clock
+           ) -> dict:
+    "Time `baseline` and `ours` in alternation: the median of the per-round ratios ours/baseline, their range, and median times."
+    if rounds < 1: raise ValueError(f"rounds must be at least 1; got {rounds}")
+    ratios, t_ours, t_base = [], [], []
+    for _ in range(rounds):
+        with baseline_in(): tb = time_call(baseline, repeats, warmup=1, sync=sync, timer=timer)
+        with ours_in(): to = time_call(ours, repeats, warmup=1, sync=sync, timer=timer)
+        ratios.append(to / tb); t_ours.append(to); t_base.append(tb)
+    return dict(ratio=statistics.median(ratios), low=min(ratios), high=max(ratios),
+                ours_s=statistics.median(t_ours), baseline_s=statistics.median(t_base), rounds=rounds)
 
 # %% ../nbs/09_bench.ipynb #e512a5eb
 _HEADERS = dict(numel='elements', mbytes='MB', copy_ms='copy ms', fwd_ms='fwd ms', fwd_vs_copy='fwd/copy',
@@ -189,18 +210,15 @@ def benchmark_training_step(n_layer:int=4, # transformer blocks
     shape = dict(n_layer=n_layer, n_embd=n_embd, n_head=n_head, vocab_size=vocab_size, seq_len=seq_len,
                  batch_size=batch_size, mode=mode, options=options)
     model, ids, step = _training_step(bits=bits, **shape)
-    times, saved = {32: [], bits: []}, {}
-    for _ in range(2):
-        for b in (32, bits):
-            with model.at_precision(b): times[b].append(time_call(step, repeats, warmup=1))
+    t, saved = compare(step, step, 2, repeats, ours_in=partial(model.at_precision, bits), baseline_in=partial(model.at_precision, 32)), {}
     params = list(model.parameters())
     for b in (32, bits):
         with model.at_precision(b): saved[b] = saved_tensor_bytes(lambda: model(ids, labels=ids).loss.backward(), exclude=params)
     cached = sum(l.cached_weight_bytes for l in model.cpt_layers.values())
-    row = dict({k: v for k, v in shape.items() if k != 'options'}, bits=bits, step_s_32=min(times[32]), step_s_q=min(times[bits]),
-               time_ratio=min(times[bits]) / min(times[32]),
+    row = dict({k: v for k, v in shape.items() if k != 'options'}, bits=bits, step_s_32=t['baseline_s'], step_s_q=t['ours_s'],
+               time_ratio=t['ours_s'] / t['baseline_s'],  # the ratio of the two times the row shows
                saved_mb_32=saved[32] / 1e6, saved_mb_q=saved[bits] / 1e6, saved_ratio=saved[bits] / saved[32],
-               cached_weights_mb=cached / 1e6, tokens_per_s_q=batch_size * seq_len / min(times[bits]))
+               cached_weights_mb=cached / 1e6, tokens_per_s_q=batch_size * seq_len / t['ours_s'])
     if peak_rss:
         rss = {b: _peak_memory_mb(bits=b, **shape) for b in (32, bits)}
         if None not in rss.values():
@@ -241,15 +259,12 @@ def _peft_step(n_layer, n_embd, n_head, vocab_size, seq_len, batch_size, device=
 
 # %% ../nbs/09_bench.ipynb #b7d1e002
 def _ratio_row(model, fn, bits, repeats, device) -> dict:
-    "Time, waits and operations of `fn` at 32 bits and at `bits` (alternating, best of two)."
-    times, work = {32: [], bits: []}, {}
-    for _ in range(2):
-        for b in (32, bits):
-            with model.at_precision(b): times[b].append(time_call(fn, repeats, warmup=2, sync=_device_sync(device)))
+    "Time (two rounds of `compare`), waits and operations of `fn` at 32 bits and at `bits`."
+    t = compare(fn, fn, 2, repeats, _device_sync(device), partial(model.at_precision, bits), partial(model.at_precision, 32))
+    work = {}
     for b in (32, bits):
         with model.at_precision(b): work[b] = count_step_work(fn, device)
-    t32, tq = min(times[32]), min(times[bits])
-    return dict(bits=bits, ms_32=t32 * 1e3, ms_q=tq * 1e3, ratio=tq / t32, waits_32=work[32]['waits'],
+    return dict(bits=bits, ms_32=t['baseline_s'] * 1e3, ms_q=t['ours_s'] * 1e3, ratio=t['ratio'], waits_32=work[32]['waits'],
                 waits_q=work[bits]['waits'], ops_32=work[32]['ops'], ops_q=work[bits]['ops'])
 
 
@@ -467,26 +482,6 @@ def training_quality(data_opts, # `cli.DataOptions`: model, data, sequence lengt
                      'cost vs static 8': relative_cost(m['bits'], cpt.grad_bits, 8), 'wall s': m['wall_s']})
     return rows
 
-# %% ../nbs/09_bench.ipynb #c0be0002
-def compare(ours:Callable[[], object], # the work measured
-            baseline:Callable[[], object], # what it is measured against
-            rounds:int=5, # alternating measurements of each side; the spread is over these
-            repeats:int=3, # timed calls per measurement (`time_call`, after one warm-up call)
-            sync:Callable[[], object]|None=None, # called after each call (e.g. `torch.cuda.synchronize`)
-            ours_in:Callable=contextlib.nullcontext, # a context each measurement of `ours` runs in
-            baseline_in:Callable=contextlib.nullcontext, # ... and of `baseline` (e.g. `lambda: model.at_precision(32)`)
-            timer:Callable[[], float]=time.perf_counter, # the clock
-           ) -> dict:
-    "Time `baseline` and `ours` in alternation: the median of the per-round ratios ours/baseline, their range, and median times."
-    if rounds < 1: raise ValueError(f"rounds must be at least 1; got {rounds}")
-    ratios, t_ours, t_base = [], [], []
-    for _ in range(rounds):
-        with baseline_in(): tb = time_call(baseline, repeats, warmup=1, sync=sync, timer=timer)
-        with ours_in(): to = time_call(ours, repeats, warmup=1, sync=sync, timer=timer)
-        ratios.append(to / tb); t_ours.append(to); t_base.append(tb)
-    return dict(ratio=statistics.median(ratios), low=min(ratios), high=max(ratios),
-                ours_s=statistics.median(t_ours), baseline_s=statistics.median(t_base), rounds=rounds)
-
 # %% ../nbs/09_bench.ipynb #c0be0006
 def bench_row(what:str, # what was measured
               against:str, # the baseline
@@ -533,7 +528,7 @@ def _fake_quant_rows(numel:int, device, rounds:int, repeats:int) -> list[dict]:
 def _step_bench_rows(shape:dict, device, dtype:str, mode:str, rounds:int, repeats:int, peft_reference:bool) -> list[dict]:
     bf16, kw = dtype == 'bf16', dict(rounds=rounds, repeats=repeats, sync=_device_sync(device))
     model, ids, step = _training_step(bits=8, mode=mode, device=device, bf16=bf16, **shape)
-    at = lambda b: (lambda: model.at_precision(b))
+    at = lambda b: partial(model.at_precision, b)
     tag = f"{dict(lora='LoRA', full='full')[mode]}-mode training step at 8 bit, {dtype}"
     rows = [_time_row(tag, "the same model at 32 bit", compare(step, step, ours_in=at(8), baseline_in=at(32), **kw),
                       *(('≤ 1.25', (None, 1.25)) if mode == 'lora' else ('≤ 1.5', (None, 1.5))))]
@@ -609,7 +604,7 @@ def speed_rows(device:str|torch.device='auto', # 'auto' (CUDA if present), 'cpu'
     "Every speed row of the benchmark table, measured on `device`."
     device = _bench_device(device)
     cuda = device.type == 'cuda'
-    shape = BENCH_SHAPES['quick' if quick else device.type if cuda else 'cpu']
+    shape = BENCH_SHAPES['quick' if quick else 'cuda' if cuda else 'cpu']
     rounds, repeats = (1, 1) if quick else (5, 3)
     say = progress or (lambda line: None)
     rows = []

@@ -20,6 +20,7 @@ Chromium is Debian's `chromium`; under `CI=true` the test installs it with apt-g
 missing, and skips, saying why, where that is impossible. Screenshots go to `.cache/browser/`
 (ignored by git).
 """
+import contextlib
 import copy
 import functools
 import http.server
@@ -141,32 +142,38 @@ def site():
     server.shutdown()
 
 
-def _open(chromium: str, origin: str, page_name: str, shots: str, wait_for: str):
-    "Open `origin/page_name`, wait for `wait_for`, photograph every widget output; refuse requests to other hosts."
+@contextlib.contextmanager
+def _page(chromium: str, origin: str, page_name: str):
+    "`origin/page_name` open in headless Chromium; yields the page and the lists of refused requests and page errors."
     from playwright.sync_api import sync_playwright
-    refused, errors, shots_taken = [], [], []
+    refused, errors = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={'width': 1280, 'height': 900})
         page.on('pageerror', lambda e: errors.append(str(e)))
 
-        def route(r):
+        def route(r):  # only this machine's server: no CDN, no other host
             if r.request.url.startswith(origin + '/'): r.continue_()
             else: refused.append(r.request.url); r.abort()
         page.route('**/*', route)
         page.goto(f'{origin}/{page_name}', wait_until='load')
-        page.wait_for_selector(wait_for, timeout=60_000)
-        page.wait_for_load_state('networkidle')
-        outputs = page.locator('.jp-OutputArea-output.jupyter-widgets')
-        for i in range(outputs.count()):
-            el = outputs.nth(i)
-            png = el.screenshot(path=str(CACHE/f'{shots}-{i}.png'))
-            shots_taken.append(dict(png=png, images=el.evaluate("e => [...e.querySelectorAll('img')].map(i => i.naturalWidth)"),
-                                    selects=el.locator('select').count(), sliders=el.locator('.widget-slider').count(),
-                                    text=el.inner_text()))
-        page.screenshot(path=str(CACHE/f'{shots}-page.png'), full_page=True)
-        browser.close()
-    return shots_taken, refused, errors
+        try: yield page, refused, errors
+        finally: browser.close()
+
+
+def _photograph_widgets(page, shots: str, wait_for: str) -> list[dict]:
+    "Wait for `wait_for`, then photograph every widget output and read what it holds."
+    page.wait_for_selector(wait_for, timeout=60_000)
+    page.wait_for_load_state('networkidle')
+    outputs, taken = page.locator('.jp-OutputArea-output.jupyter-widgets'), []
+    for i in range(outputs.count()):
+        el = outputs.nth(i)
+        png = el.screenshot(path=str(CACHE/f'{shots}-{i}.png'))
+        taken.append(dict(png=png, images=el.evaluate("e => [...e.querySelectorAll('img')].map(i => i.naturalWidth)"),
+                          selects=el.locator('select').count(), sliders=el.locator('.widget-slider').count(),
+                          text=el.inner_text()))
+    page.screenshot(path=str(CACHE/f'{shots}-page.png'), full_page=True)
+    return taken
 
 
 @pytest.mark.slow
@@ -177,7 +184,8 @@ def test_widgets_drawn_from_saved_state(site):
     views = _views(nb)
     assert len(views) == 2 and all(v in state for v in views), views  # the explorer and the dashboard
     _write_page(nb, root, 'viz.html')
-    shots, refused, errors = _open(chromium, url, 'viz.html', 'widgets', '.jupyter-widgets .widget-dropdown')
+    with _page(chromium, url, 'viz.html') as (page, refused, errors):
+        shots = _photograph_widgets(page, 'widgets', '.jupyter-widgets .widget-dropdown')
     assert not refused, f"the page asked for other hosts: {refused}"
     assert not errors, errors
     assert len(shots) == len(views), [s['text'][:80] for s in shots]
@@ -198,16 +206,12 @@ def test_static_pictures_without_widget_state(site):
     views = _views(nb)
     assert len(views) == 1, views  # the explorer (the dashboard shows itself only in a kernel)
     _write_page(nb, root, 'static.html')
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={'width': 1280, 'height': 900})
-        page.route('**/*', lambda r: r.continue_() if r.request.url.startswith(url + '/') else r.abort())
-        page.goto(f'{url}/static.html', wait_until='networkidle')
+    with _page(chromium, url, 'static.html') as (page, refused, errors):
+        page.wait_for_load_state('networkidle')
         assert page.locator('.jupyter-widgets .widget-dropdown').count() == 0  # nothing to draw widgets from
         cell = page.locator('.jp-Cell', has_text='box = range_explorer(model, batches[0])')
         img = cell.locator('.jp-OutputArea-output img')
         assert img.count() == 1 and img.evaluate('i => i.naturalWidth') > 100
         png = img.screenshot(path=str(CACHE/'static-explorer.png'))
-        browser.close()
+    assert not refused and not errors, (refused, errors)
     assert _drawn(png) > 0.05
