@@ -15,6 +15,8 @@ from typing import Iterable, Iterator
 import torch
 from torch import Tensor
 
+from .core import hub_offline
+
 # %% auto #0
 __all__ = ['TEXT_SUFFIXES', 'KNOWN_DATASETS', 'OFFLINE_CHOICES', 'EOS_TOKEN', 'IGNORE_INDEX', 'pydoc_documents',
            'split_paragraphs', 'load_hub_documents', 'load_documents', 'split_documents', 'train_tokenizer',
@@ -45,11 +47,6 @@ def _hub_dataset(name:str) -> tuple[str, str|None]:
     return dataset, (config or None)
 
 
-def _hub_offline() -> bool:
-    on = lambda v: os.environ.get(v, '').strip().lower() in ('1', 'true', 'yes', 'on')
-    return on('HF_DATASETS_OFFLINE') or on('HF_HUB_OFFLINE')
-
-
 def _hub_unreachable(timeout:float=3.) -> str|None:
     "Why the Hub's host cannot be reached directly, or None (also None behind a proxy, which a direct check cannot judge)."
     import socket
@@ -66,9 +63,9 @@ def load_hub_documents(name:str, # `NAME`, `NAME:CONFIG`, or a known config such
     "Paragraph documents of each split of a Hugging Face text dataset (needs the Hub, or its cache)."
     dataset, config = _hub_dataset(name)
     hint = f"without the Hub, use {OFFLINE_CHOICES}"
-    if _hub_offline():
+    if hub_offline():
         raise ConnectionError(f"dataset {name!r} needs the Hugging Face Hub, and offline mode is on "
-                              f"(HF_DATASETS_OFFLINE or HF_HUB_OFFLINE); {hint}")
+                              f"(HF_HUB_OFFLINE, HF_DATASETS_OFFLINE or TRANSFORMERS_OFFLINE); {hint}")
     why = _hub_unreachable()
     if why: raise ConnectionError(f"dataset {name!r} needs the Hugging Face Hub: {why}; {hint}")
     import datasets

@@ -4,7 +4,7 @@ Quarto cannot run on these machines (see the README's notes), so the site's widg
 a page that nbconvert builds, which draws widgets the way the site does (from the widget state a
 notebook saves, with `@jupyter-widgets/html-manager`):
 
-1. `nbs/07_viz.ipynb` runs in a Jupyter kernel (nbclient), leaving out the cells the tests leave
+1. `nbs/09_viz.ipynb` runs in a Jupyter kernel (nbclient), leaving out the cells the tests leave
    out by default (those flagged with settings.ini's `tst_flags`), and keeps its widget state.
 2. nbconvert writes it as HTML (the `lab` template). The widget JavaScript comes from this machine:
    `@jupyter-widgets/html-manager` and `requirejs` from the npm registry, installed once into
@@ -179,7 +179,7 @@ def _photograph_widgets(page, shots: str, wait_for: str) -> list[dict]:
 @pytest.mark.slow
 def test_widgets_drawn_from_saved_state(site):
     chromium, root, url = site
-    nb = _run_in_kernel(ROOT/'nbs'/'07_viz.ipynb')
+    nb = _run_in_kernel(ROOT/'nbs'/'09_viz.ipynb')
     state = nb.metadata['widgets'][WIDGET_STATE]['state']
     views = _views(nb)
     assert len(views) == 2 and all(v in state for v in views), views  # the explorer and the dashboard
@@ -201,7 +201,7 @@ def test_widgets_drawn_from_saved_state(site):
 def test_static_pictures_without_widget_state(site):
     import nbformat
     chromium, root, url = site
-    nb = nbformat.read(ROOT/'nbs'/'07_viz.ipynb', as_version=4)
+    nb = nbformat.read(ROOT/'nbs'/'09_viz.ipynb', as_version=4)
     assert WIDGET_STATE not in nb.metadata.get('widgets', {})  # as committed: run by nbdev's kernel-less runner
     views = _views(nb)
     assert len(views) == 1, views  # the explorer (the dashboard shows itself only in a kernel)
