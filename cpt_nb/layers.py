@@ -430,7 +430,7 @@ def _out_of_basis(self:CPTLinear, xq:Tensor) -> Tensor:
 # %% ../nbs/03_layers.ipynb #b3c7e9f1
 @patch
 def to_module(self:CPTLinear) -> nn.Linear|Conv1D:
-    "A plain layer (same type and layout as the original) with the LoRA update merged in."
+    "A plain layer (same type and layout as the wrapped layer) with the LoRA update merged in."
     with torch.no_grad():
         w = self.weight.detach().clone()
         if self.has_lora:

@@ -428,7 +428,9 @@ def save_pretrained(self:CPTModel, directory:str|Path,
 @patch(cls_method=True)
 def from_config(cls:CPTModel, config:PretrainedConfig, **kwargs) -> CPTModel:
     "A randomly initialised model for the Hugging Face `config`, wrapped (`kwargs` go to `CPTModel`)."
-    return cls(AutoModelForCausalLM.from_config(config), **kwargs)
+    hf = AutoModelForCausalLM.from_config(config)
+    if getattr(config, 'loss_type', None): hf.loss_type = config.loss_type  # the config's loss, without transformers' warning
+    return cls(hf, **kwargs)
 
 
 def gpt2_config(vocab_size:int, # tokens in the vocabulary

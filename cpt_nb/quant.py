@@ -797,7 +797,7 @@ def quantize_grad(self:GradientQuantizer, grad:Tensor) -> Tensor:
     return _run_kernel('stochastic_quant', g, seed, scale, 1 / scale, zero_point, qmin, qmax).view(grad.shape)
 
 # %% ../nbs/01_quant.ipynb #ea0b5ad3
-def sqnr_db(x:Tensor, # the original values
+def sqnr_db(x:Tensor, # the unquantized values
             x_hat:Tensor, # their quantized version
            ) -> float:
     "Signal-to-quantization-noise ratio of `x_hat` against `x`, in decibels."

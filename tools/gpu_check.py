@@ -149,11 +149,12 @@ save()
 results['bench'] = bench_run(os.environ.get('OUT') or tempfile.mkdtemp(), quick=REHEARSAL, device=dev)
 save()
 
-# 7. the training chapter on the GPU: a short CPT run (3..8 bits) of the command line's scratch GPT-2 with the
+# 7. the training chapter on the GPU: a short CPT run (3..8 bits) of the main job's scratch GPT-2 with the
 #    Learner, in fp32 and under bf16 autocast; loss falls, perplexity is measured, a checkpoint resumes
-from cpt_nb.cli import DataOptions, build_run
+from cpt_nb.evaluate import evaluate
+from cpt_nb.run import DataOptions, build_run
 from cpt_nb.schedule import CyclicPrecisionScheduler
-from cpt_nb.train import CyclicPrecision, Learner, Recorder, TrainConfig, evaluate
+from cpt_nb.train import CyclicPrecision, Learner, Recorder, TrainConfig
 from cpt_nb.model import CPTConfig
 for bf16 in (False, True):
     if REHEARSAL and bf16: continue  # bf16 autocast on a CPU says nothing about the GPU
