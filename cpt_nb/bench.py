@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import math
 import re
 import io
 import statistics
@@ -23,10 +22,10 @@ from typing import Callable, Iterable
 import torch
 
 from .calibration import CalibrationManager
-from .core import OpCounter, atomic_write, format_table, resolve_device
+from .core import OpCounter, atomic_write, resolve_device
 from .data import build_data
 from .evaluate import perplexity
-from .model import ORIGINAL_INPUTS, QUANT_METHODS, CPTConfig, CPTModel, gpt2_config, pretrained_available
+from .model import QUANT_METHODS, CPTConfig, CPTModel, gpt2_config, pretrained_available
 from .quant import QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
 from .run import DataOptions, train_run
 from .schedule import CyclicPrecisionScheduler, relative_cost

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import logging
 from typing import Iterable

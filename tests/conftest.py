@@ -35,3 +35,11 @@ def processed_docs() -> Path:
     then runs `pip install -e .[dev]`."""
     from nbdev.serve import proc_nbs
     return Path(proc_nbs(force=True, n_workers=0))
+
+
+def pytest_unconfigure(config):
+    # Each notebook runs in an IPython shell that, at interpreter exit, clears its namespace and calls
+    # gc.collect(): one full collection of everything the run allocated per shell, about 20 s in all.
+    # The tests are over by then; moving every object out of the collector's reach makes exit immediate.
+    import gc
+    gc.freeze()
