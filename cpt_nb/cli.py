@@ -19,7 +19,8 @@ from .bench import bench_run, benchmark_fake_quant
 from .core import format_table, resolve_device
 from .model import CPTConfig
 from .quant import QUANTIZED_BITS, quantization_error_table
-from .run import DataOptions, check_model_name, default_mode, eval_run, generate_run, resume_options, train_run
+from .run import (DataOptions, check_model_name, check_output, default_mode, eval_run, generate_run, resume_options,
+                        train_run)
 from .train import TrainConfig
 
 _logger = logging.getLogger('cpt_nb.cli')
@@ -64,22 +65,25 @@ def _from_args(cls, args, names=None, **extra):
 
 # %% ../nbs/12_cli.ipynb #d997e1a3
 def _writable(output:Path):
-    probe = output/'.write-test'
+    probe, created = output/'.write-test', not output.exists()
     try: output.mkdir(parents=True, exist_ok=True); probe.write_text('ok'); probe.unlink()
-    except OSError as e: raise PermissionError(f"cannot write to {output}: {e.strerror}") from None
+    except OSError as e:
+        if created and output.is_dir() and not any(output.iterdir()): output.rmdir()  # leave nothing behind
+        raise PermissionError(f"cannot write to {output}: {e.strerror}") from None
 
 
 def _train_configs(args) -> tuple[DataOptions, CPTConfig, TrainConfig, Path, bool]:
     if args.resume is not None:
         output = Path(args.resume)
         if args.output is not None and Path(args.output) != output: raise ValueError("--resume DIR continues DIR: give no other --output")
+        if args.overwrite: raise ValueError("--resume continues a run and --overwrite starts it over: give one of them")
         return (*resume_options(output, vars(args)), output, True)
     data_opts = _from_args(DataOptions, args)
     check_model_name(data_opts.model)
     cpt = _from_args(CPTConfig, args, MODEL_FLAGS, mode=args.mode or default_mode(data_opts.model))
     cfg = _from_args(TrainConfig, args)
     output = Path(args.output) if args.output else Path('runs')/time.strftime('train-%Y%m%d-%H%M%S')
-    if (output/'run.json').exists(): raise FileExistsError(f"{output} already holds a run: resume it with --resume {output}, or choose another --output")
+    check_output(output, overwrite=args.overwrite)
     return data_opts, cpt, cfg, output, False
 
 # %% ../nbs/12_cli.ipynb #caad3ddd
@@ -92,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
                                        "perplexity table and saved model. Bit widths are 2..18, or 32 for full precision.")
     train.add_argument('--output', help="folder for the run (default: runs/train-<date>-<time>)")
     train.add_argument('--resume', metavar='DIR', help="continue the run saved in DIR from its newest checkpoint")
+    train.add_argument('--overwrite', action='store_true', help="start over in an --output folder that holds a run (its files are deleted)")
     _add_fields(train, DataOptions)
     _add_fields(train, CPTConfig, MODEL_FLAGS, defaults=dict(mode=None))
     _add_fields(train, TrainConfig)
@@ -159,7 +164,7 @@ def main(argv:list[str]|None=None) -> int:
             data_opts, cpt, cfg, output, resume = _train_configs(args)
             created = not output.exists()
             _writable(output)
-            try: train_run(data_opts, cpt, cfg, output, resume)
+            try: train_run(data_opts, cpt, cfg, output, resume, overwrite=args.overwrite)
             except BaseException:
                 if created and not any(output.iterdir()): output.rmdir()
                 raise

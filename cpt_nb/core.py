@@ -12,7 +12,7 @@ import functools
 import json
 import operator
 import os
-import tempfile
+import shutil
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -20,8 +20,9 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 # %% auto #0
-__all__ = ['TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'restoring', 'temporarily', 'restoring_state',
-           'atomic_write', 'write_json', 'save_tensors', 'hub_offline', 'quiet_progress', 'format_table', 'OpCounter']
+__all__ = ['TEMP_SUFFIX', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'restoring', 'temporarily',
+           'restoring_state', 'temporary_path', 'remove_temporaries', 'atomic_write', 'write_json', 'save_tensors',
+           'hub_offline', 'quiet_progress', 'format_table', 'OpCounter']
 
 # %% ../nbs/00_core.ipynb #445fce39
 def resolve_device(device:str|torch.device='auto') -> torch.device:
@@ -80,19 +81,36 @@ def restoring_state(*objs, # tensors, or objects with `state_dict()` and `load_s
     if not on_error: restore()
 
 # %% ../nbs/00_core.ipynb #3ddac373
+TEMP_SUFFIX = '.cpt_nb-tmp'  # the end of every temporary file or folder name cpt_nb writes
+
+
+def temporary_path(path:str|Path) -> Path:
+    "The temporary name beside `path` under which this process writes it: `.NAME.<pid>.cpt_nb-tmp`."
+    path = Path(path)
+    return path.with_name(f'.{path.name}.{os.getpid()}{TEMP_SUFFIX}')
+
+
+def remove_temporaries(folder:str|Path) -> list[Path]:
+    "Delete the temporary files and folders that interrupted writes left anywhere under `folder`; return them."
+    found = sorted(Path(folder).rglob(f'*{TEMP_SUFFIX}')) if Path(folder).is_dir() else []
+    for p in found:  # a folder comes before what is inside it; that is then gone already
+        if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
+        else: p.unlink(missing_ok=True)
+    return found
+
+# %% ../nbs/00_core.ipynb #a84d8a5e
 def atomic_write(path:str|Path, # the file to write
                  write:Callable[[str], None], # `write(tmp)` fills the temporary file `tmp`
                 ):
     "Call `write(tmp)` on a temporary file beside `path`, then rename it to `path`."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
+    tmp = temporary_path(path)
     try:
-        write(tmp)
+        write(str(tmp))
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
 
 

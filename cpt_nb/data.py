@@ -5,6 +5,7 @@
 # %% ../nbs/05_data.ipynb #ae46dcc8
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -17,10 +18,13 @@ from torch import Tensor
 
 from .core import hub_offline
 
+_logger = logging.getLogger('cpt_nb.data')
+
 # %% auto #0
-__all__ = ['TEXT_SUFFIXES', 'KNOWN_DATASETS', 'OFFLINE_CHOICES', 'EOS_TOKEN', 'IGNORE_INDEX', 'pydoc_documents',
-           'split_paragraphs', 'load_hub_documents', 'load_documents', 'split_documents', 'train_tokenizer',
-           'token_stream', 'pack_blocks', 'BlockLoader', 'LMData', 'build_data', 'model_inputs']
+__all__ = ['TEXT_SUFFIXES', 'KNOWN_DATASETS', 'OFFLINE_CHOICES', 'MAX_UNDECODABLE', 'EOS_TOKEN', 'IGNORE_INDEX',
+           'pydoc_documents', 'split_paragraphs', 'load_hub_documents', 'read_text', 'text_files', 'load_documents',
+           'split_documents', 'train_tokenizer', 'token_stream', 'pack_blocks', 'BlockLoader', 'LMData', 'build_data',
+           'model_inputs']
 
 # %% ../nbs/05_data.ipynb #ec7f4008
 TEXT_SUFFIXES = ('.txt', '.md', '.rst', '.text')
@@ -81,7 +85,27 @@ def load_hub_documents(name:str, # `NAME`, `NAME:CONFIG`, or a known config such
     return out
 
 # %% ../nbs/05_data.ipynb #9b1ed7ba
-def _text_files(folder:Path) -> list[Path]:
+MAX_UNDECODABLE = 0.01  # a text file with more undecodable characters than this share is not UTF-8 text
+
+
+def read_text(path:str|Path) -> str:
+    "The UTF-8 text of file `path`; refused if it holds a NUL byte or more than 1% undecodable characters."
+    raw = Path(path).read_bytes()
+    if b'\0' in raw: raise ValueError(f"{path} is not text: a NUL byte at offset {raw.index(0):,} (a binary file?)")
+    try: return raw.decode('utf-8')
+    except UnicodeDecodeError as e: first = e.start
+    text = raw.decode('utf-8', errors='replace')
+    bad = text.count('\ufffd') - raw.count('\ufffd'.encode())  # replacement characters that were not in the file
+    where = f"the first at byte offset {first:,} (0x{raw[first]:02x})"
+    if bad > MAX_UNDECODABLE * len(text):
+        raise ValueError(f"{path} is not UTF-8 text: {bad:,} of {len(text):,} characters cannot be decoded, {where}; "
+                         "convert it first, e.g. `iconv -f latin1 -t utf-8`")
+    _logger.warning("%s: %d characters are not UTF-8 and were replaced with U+FFFD, %s", path, bad, where)
+    return text
+
+
+def text_files(folder:Path) -> list[Path]:
+    "The text files under `folder` (by suffix, `TEXT_SUFFIXES`), in sorted order."
     return sorted(p for p in folder.rglob('*') if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
 
 
@@ -91,11 +115,11 @@ def load_documents(source:str|Path='pydoc', # "pydoc", a text file, a folder of 
     if str(source) == 'pydoc': return {'train': pydoc_documents()}
     path = Path(source).expanduser()
     if path.is_file():
-        docs = split_paragraphs(path.read_text(encoding='utf-8', errors='replace'))
+        docs = split_paragraphs(read_text(path))
     elif path.is_dir():
-        files = _text_files(path)
+        files = text_files(path)
         if not files: raise ValueError(f"no text files ({', '.join(TEXT_SUFFIXES)}) under {path}")
-        docs = [d for d in (f.read_text(encoding='utf-8', errors='replace').strip() for f in files) if d]
+        docs = [d for d in (read_text(f).strip() for f in files) if d]
     elif isinstance(source, Path) or os.sep in str(source) or path.suffix.lower() in TEXT_SUFFIXES:
         raise FileNotFoundError(f"no text file or folder at {path}")
     else:
@@ -243,11 +267,19 @@ class LMData:
         ids = self.train['input_ids'][:num_batches * batch_size]
         return [dict(input_ids=ids[i:i + batch_size]) for i in range(0, len(ids), batch_size)]
 
+    def check_size(self, batch_size:int):
+        "Refuse training blocks fewer than one batch of `batch_size`."
+        blocks = len(self.train['input_ids'])
+        if blocks < batch_size:
+            raise ValueError(f"{self.source}: {self.info.get('train_tokens', 0):,} training tokens make {blocks} blocks of {self.seq_len}; "
+                             f"one batch needs {batch_size} ({batch_size * self.seq_len:,} tokens): give more text, "
+                             "or a smaller --batch-size or --seq-len")
+
     def __repr__(self):
         return (f"LMData({self.source!r}: {self.info.get('train_tokens', 0):,} training tokens in {len(self.train['input_ids'])} "
                 f"blocks of {self.seq_len}, {len(self.valid):,} validation tokens, vocabulary {len(self.tokenizer):,})")
 
-
+# %% ../nbs/05_data.ipynb #b073b671
 def build_data(source:str|Path='pydoc', # see `load_documents`
                tokenizer=None, # a tokenizer; None: train a byte-level BPE on the training documents
                seq_len:int=128, # tokens per training block
@@ -262,6 +294,9 @@ def build_data(source:str|Path='pydoc', # see `load_documents`
     if tokenizer is None: tokenizer = train_tokenizer(train_docs, vocab_size)
     stream = token_stream(train_docs, tokenizer)
     valid = token_stream(valid_docs, tokenizer)
+    if len(valid) < 2 * seq_len:
+        raise ValueError(f"{source}: {len(valid):,} held-out tokens, fewer than two evaluation windows of {seq_len} "
+                         f"({2 * seq_len:,} tokens): give more text, a larger valid_fraction or a smaller seq_len")
     info = dict(train_documents=len(train_docs), valid_documents=len(valid_docs), train_tokens=len(stream))
     return LMData(tokenizer, pack_blocks(stream, seq_len, _eos_id(tokenizer)), valid, seq_len, str(source), info)
 

@@ -28,8 +28,9 @@ from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, validate_b
 
 # %% auto #0
 __all__ = ['MODES', 'CPT_CONFIG_NAME', 'WEIGHTS_NAME', 'ORIGINAL_INPUTS', 'QUANT_METHODS', 'GPT2_TARGETS', 'QUANT_KINDS',
-           'CPT_STATE_NAME', 'PRETRAINED', 'PRETRAINED_INSTALL', 'CPTConfig', 'find_targets', 'CPTModel', 'gpt2_config',
-           'pretrained_source', 'pretrained_available', 'load_hf_model', 'load_tokenizer']
+           'CPT_STATE_NAME', 'PRETRAINED', 'PRETRAINED_INSTALL', 'WEIGHT_FILES', 'CPTConfig', 'find_targets',
+           'CPTModel', 'gpt2_config', 'pretrained_source', 'pretrained_available', 'check_model_folder',
+           'load_hf_model', 'load_tokenizer']
 
 # %% ../nbs/04_model.ipynb #1a5e0c3b
 MODES = ('lora', 'full')
@@ -341,6 +342,42 @@ def parameter_report(self:CPTModel) -> str:
             f"Frozen parameters:    {c['frozen']:>13,}\n"
             f"Trainable parameters: {c['trainable']:>13,} ({c['percent_trainable']:.1f}% of {c['total']:,})")
 
+# %% ../nbs/04_model.ipynb #2f484f3b
+def _wrapped_checkpointing(self:CPTModel, name:str):
+    "The wrapped model's method `name`, or its older `gradient_...` name on transformers before 5."
+    m = self.model
+    return getattr(m, name) if hasattr(m, name) else getattr(m, name.replace('activation_', 'gradient_'))
+
+@patch
+def activation_checkpointing_enable(self:CPTModel, *args, **kwargs):
+    "Recompute each block's forward during the backward instead of keeping its activations (the wrapped model's switch)."
+    return _wrapped_checkpointing(self, 'activation_checkpointing_enable')(*args, **kwargs)
+
+@patch
+def activation_checkpointing_disable(self:CPTModel):
+    "Keep every block's activations again."
+    return _wrapped_checkpointing(self, 'activation_checkpointing_disable')()
+
+@patch(as_prop=True)
+def is_activation_checkpointing(self:CPTModel) -> bool:
+    "Whether activation checkpointing is on in the wrapped model."
+    return any(getattr(m, 'gradient_checkpointing', False) is True for m in self.model.modules())
+
+@patch
+def gradient_checkpointing_enable(self:CPTModel, *args, **kwargs):
+    "The older name of `activation_checkpointing_enable` (transformers 4, and the Trainer's fallback)."
+    return self.model.gradient_checkpointing_enable(*args, **kwargs)
+
+@patch
+def gradient_checkpointing_disable(self:CPTModel):
+    "The older name of `activation_checkpointing_disable`."
+    return self.model.gradient_checkpointing_disable()
+
+@patch(as_prop=True)
+def is_gradient_checkpointing(self:CPTModel) -> bool:
+    "The older name of `is_activation_checkpointing`."
+    return self.is_activation_checkpointing
+
 # %% ../nbs/04_model.ipynb #e1b7c3d9
 @patch
 def adapter_state_dict(self:CPTModel) -> dict[str, torch.Tensor]:
@@ -473,14 +510,26 @@ def pretrained_available(name:str) -> bool:
     return True
 
 
+WEIGHT_FILES = ('*.safetensors', '*.bin', '*.gguf')  # what a model folder keeps its weights in
+
+
+def check_model_folder(path:str|Path):
+    "Refuse a folder that is not a Hugging Face model: no `config.json`, or no weights."
+    path = Path(path).expanduser()
+    if not (path/'config.json').is_file(): raise FileNotFoundError(f"{path} is not a model folder: it has no config.json")
+    if not any(next(path.glob(p), None) for p in WEIGHT_FILES):
+        raise FileNotFoundError(f"{path} holds no model weights (none of {', '.join(WEIGHT_FILES)})")
+
+# %% ../nbs/04_model.ipynb #82a325c2
 def _from_dir_or_hub(auto, name_or_path:str|Path, **kwargs):
     "`auto.from_pretrained` on a local directory or a Hub name, with clear errors for a missing folder or no network."
     path = Path(name_or_path)
     looks_local = path.is_absolute() or str(name_or_path).startswith(('.', '~')) or path.exists()
     if looks_local and not path.is_dir(): raise FileNotFoundError(f"no model directory at {path}")
+    if looks_local and auto is AutoModelForCausalLM: check_model_folder(path)
     try: return auto.from_pretrained(str(name_or_path), **kwargs)
     except OSError as e:
-        if looks_local: raise
+        if looks_local: raise OSError(f"cannot load {path}: {(str(e).splitlines() or [''])[0]}") from e
         hint = (" (offline mode is on: HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is set)" if hub_offline()
                 else " (is the network reachable?)")
         raise OSError(f"could not load {str(name_or_path)!r} from the Hugging Face Hub{hint}. Use a local model "
@@ -516,7 +565,8 @@ def from_pretrained(cls:CPTModel, name_or_path:str|Path, **kwargs) -> CPTModel:
         if not (path/CPT_STATE_NAME).is_file(): return cls._from_whole_state(path, saved)
         return cls._from_merged(path, saved)
     model = cls(load_hf_model(name_or_path), **kwargs)
-    model.base_model = str(name_or_path)
+    folder = Path(name_or_path).expanduser()  # a local folder is recorded whole: the model reloads from any working folder
+    model.base_model = str(folder.resolve()) if folder.is_dir() else str(name_or_path)
     return model
 
 # %% ../nbs/04_model.ipynb #f3c9e2a3
@@ -579,9 +629,14 @@ def save_quantized(self:CPTModel, directory:str|Path, bits:int, tokenizer=None):
     atomic_write(d/'config.json', lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2)))
 
 # %% ../nbs/04_model.ipynb #f3c9e2a6
+def _shared_name(base:str|None) -> str|None:
+    "What a shared adapter names its base model: a Hub or built-in name as it is, a local folder by its own name (not a path on this machine)."
+    return Path(base).name if base and Path(base).is_absolute() else base
+
+
 @patch
 def save_peft_adapter(self:CPTModel, directory:str|Path,
-                      base_model:str|None=None, # recorded as `base_model_name_or_path`; default: where this model was loaded from
+                      base_model:str|None=None, # recorded as `base_model_name_or_path`; default: the name the model was loaded by
                      ):
     "Save the LoRA adapters (and trained norms) in PEFT's format, for `peft.PeftModel.from_pretrained`."
     if self.mode != 'lora': raise ValueError(f"a PEFT LoRA adapter needs a model in 'lora' mode; this one is {self.mode!r}")
@@ -593,7 +648,7 @@ def save_peft_adapter(self:CPTModel, directory:str|Path,
     config = dict(peft_type='LORA', task_type='CAUSAL_LM', r=self.cpt_config.lora_rank, lora_alpha=self.cpt_config.lora_alpha,
                   target_modules=sorted(lora), fan_in_fan_out=any(l.fan_in_fan_out for l in lora.values()), lora_dropout=0.0,
                   bias='none', modules_to_save=sorted({n.rpartition('.')[0] for n in trained}) or None, inference_mode=True,
-                  base_model_name_or_path=base_model or getattr(self, 'base_model', None))
+                  base_model_name_or_path=base_model or _shared_name(getattr(self, 'base_model', None)))
     d = Path(directory)
     save_tensors(tensors, d/'adapter_model.safetensors', {}, raw_metadata=dict(format='pt'))
     atomic_write(d/'adapter_config.json', lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2)))

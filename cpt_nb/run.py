@@ -6,9 +6,11 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -16,10 +18,10 @@ from pathlib import Path
 import torch
 
 from .calibration import CalibrationManager
-from .core import format_table, quiet_progress, write_json
-from .data import LMData, build_data
+from .core import format_table, quiet_progress, remove_temporaries, write_json
+from .data import LMData, build_data, text_files
 from .evaluate import evaluate, perplexity, sample_text
-from .model import PRETRAINED, CPTConfig, CPTModel, gpt2_config, load_tokenizer
+from .model import PRETRAINED, CPTConfig, CPTModel, check_model_folder, gpt2_config, load_tokenizer
 from .quant import FULL_PRECISION, validate_bits
 from .schedule import CyclicPrecisionScheduler, plot_schedule
 from .train import (Checkpointing, CyclicPrecision, Learner, PrecisionRangeTest, ProgressBar, Recorder, TrainConfig,
@@ -28,13 +30,23 @@ from .train import (Checkpointing, CyclicPrecision, Learner, PrecisionRangeTest,
 _logger = logging.getLogger('cpt_nb.run')
 
 # %% auto #0
-__all__ = ['MODELS', 'SCRATCH_B_MIN', 'DataOptions', 'default_mode', 'build_run', 'train_run', 'eval_run', 'generate_run',
-           'check_model_name', 'resume_options']
+__all__ = ['MODELS', 'SCRATCH_B_MIN', 'check_bits_list', 'DataOptions', 'default_mode', 'build_run', 'fingerprint', 'record_path',
+           'record_model', 'find_recorded', 'train_run', 'eval_run', 'generate_run', 'check_model_name', 'check_output',
+           'resume_options']
 
 # %% ../nbs/10_run.ipynb #c1100001
 MODELS = {  # built-in model names besides the PRETRAINED ones
     'scratch': "a small GPT-2 (4 blocks, 256 wide) trained from scratch, with a BPE tokenizer trained on the data",
 }
+
+
+def check_bits_list(bits, name:str='bits') -> list[int]:
+    "Bit widths to evaluate at, each checked, none twice."
+    bits = [validate_bits(b) for b in bits]
+    if not bits: raise ValueError(f"{name} is empty")
+    twice = sorted({b for b in bits if bits.count(b) > 1})
+    if twice: raise ValueError(f"{name} lists {twice[0]} bits twice: give each precision once")
+    return bits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +66,7 @@ class DataOptions:
         if self.data is not None and not Path(self.data).expanduser().exists(): raise FileNotFoundError(f"no text file or folder at {self.data}")
         if self.seq_len < 2: raise ValueError(f"seq_len must be at least 2; got {self.seq_len}")
         if self.eval_tokens < 2: raise ValueError(f"eval_tokens must be at least 2; got {self.eval_tokens}")
-        object.__setattr__(self, 'eval_bits', [validate_bits(b) for b in self.eval_bits])
+        object.__setattr__(self, 'eval_bits', check_bits_list(self.eval_bits, 'eval_bits'))
 
     @property
     def source(self) -> str:
@@ -71,6 +83,8 @@ def build_run(data_opts:DataOptions, cpt:CPTConfig, seed:int=0) -> tuple[LMData,
     "The data and the wrapped model of a run."
     from transformers import AutoModelForCausalLM
     scratch = data_opts.model == 'scratch'
+    if not scratch and data_opts.model.lower() not in PRETRAINED and Path(data_opts.model).expanduser().is_dir():
+        check_model_folder(data_opts.model)
     tokenizer = None if scratch else load_tokenizer(data_opts.model)
     data = build_data(data_opts.source, tokenizer, data_opts.seq_len, data_opts.valid_fraction, seed, data_opts.vocab_size)
     if scratch:
@@ -81,8 +95,57 @@ def build_run(data_opts:DataOptions, cpt:CPTConfig, seed:int=0) -> tuple[LMData,
             hf = AutoModelForCausalLM.from_config(config)
             hf.loss_type = 'ForCausalLM'  # what transformers falls back to anyway, without a warning per run
             model = CPTModel(hf, cpt)
-    else: model = CPTModel.from_pretrained(data_opts.model, config=cpt)
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # the LoRA matrices drawn: one seed, one run
+            model = CPTModel.from_pretrained(data_opts.model, config=cpt)
+        rows = model.model.get_input_embeddings().num_embeddings
+        if len(data.tokenizer) > rows:
+            raise ValueError(f"the tokenizer of {data_opts.model} has {len(data.tokenizer):,} tokens, the model's embedding {rows:,} "
+                             "rows: they do not belong together")
     return data, model
+
+# %% ../nbs/10_run.ipynb #d8409bc1
+def fingerprint(path:str|Path, model:bool=False) -> dict:
+    "Size and SHA-256 of what a run reads at `path`: a file's bytes, a folder's text files; `model`: a model folder's config and file sizes."
+    path = Path(path).expanduser()
+    if model: files = sorted(p for p in path.iterdir() if p.is_file())
+    else: files = [path] if path.is_file() else text_files(path)
+    h, size = hashlib.sha256(), 0
+    for f in files:
+        if path.is_dir(): h.update(f.relative_to(path).as_posix().encode() + b'\0')
+        if model and f.name != 'config.json': h.update(str(f.stat().st_size).encode()); size += f.stat().st_size; continue
+        b = f.read_bytes(); h.update(b); size += len(b)
+    return dict(bytes=size, sha256=h.hexdigest())
+
+
+def record_path(typed:str|Path, run_dir:str|Path, model:bool=False) -> dict:
+    "The file or folder `typed` as typed, resolved and relative to `run_dir`, with its `fingerprint`."
+    p = Path(typed).expanduser().resolve()
+    return dict(typed=str(typed), resolved=str(p), from_run=os.path.relpath(p, Path(run_dir).resolve()), **fingerprint(p, model))
+
+
+def record_model(name:str, run_dir:str|Path) -> dict:
+    "How a run records its model: a built-in name, a local folder (`record_path`), or a Hub name."
+    if name == 'scratch' or name.lower() in PRETRAINED: return dict(kind='built-in', name=name)
+    if Path(name).expanduser().is_dir(): return dict(kind='folder', **record_path(name, run_dir, model=True))
+    return dict(kind='hub', name=name)
+
+
+def find_recorded(rec:dict, run_dir:str|Path, what:str='data', model:bool=False) -> Path:
+    "The file or folder that `rec` (from `record_path`) names: beside `run_dir`, else where it was; its fingerprint must match."
+    changed = None
+    for p in dict.fromkeys([(Path(run_dir)/rec['from_run']).resolve(), Path(rec['resolved'])]):
+        if not p.exists(): continue
+        fp = fingerprint(p, model)
+        if fp['sha256'] == rec['sha256']: return p
+        changed = changed or (p, fp)
+    if changed:
+        p, fp = changed
+        raise ValueError(f"{p} is not the {what} this run used: its content differs ({fp['bytes']:,} bytes, the run read "
+                         f"{rec['bytes']:,}, other SHA-256)")
+    raise FileNotFoundError(f"the {what} this run used ({rec['typed']!r}) is neither at {rec['resolved']} nor at "
+                            f"{rec['from_run']} beside the run folder")
 
 # %% ../nbs/10_run.ipynb #c1100006
 SCRATCH_B_MIN = 3  # CPT's B_min, for a model with nothing learned yet for the Precision Range Test to measure
@@ -135,16 +198,31 @@ def _plots(output:Path, sched, rec:Recorder, table:list[dict], before:list[dict]
     ax.set_xticks(range(len(table)), labels); ax.set_xlabel('bits'); ax.set_ylabel('perplexity'); ax.set_yscale('log'); ax.legend()
     fig.savefig(output/'perplexity.png', dpi=100, bbox_inches='tight'); plt.close(fig)
 
+# %% ../nbs/10_run.ipynb #a163ebae
+def _open_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:Path, resume:bool, overwrite:bool, out):
+    "Check everything, then open the run folder: the saved run (on resume), the paths it records, the data and the model."
+    check_output(output, resume, overwrite)
+    run = json.loads((output/'run.json').read_text()) if resume else {}
+    paths = run.get('paths') if resume else dict(data=record_path(data_opts.data, output) if data_opts.data else None,
+                                                 model=record_model(data_opts.model, output))
+    data, model = build_run(data_opts, cpt, cfg.seed)
+    data.check_size(cfg.batch_size)  # every check that can fail comes before the first file is written
+    if overwrite and not resume: _clear_run(output)
+    output.mkdir(parents=True, exist_ok=True)
+    removed = remove_temporaries(output)
+    if removed: print(f"Removed {len(removed)} temporary file(s) left by an interrupted save", file=out)
+    print(f"{data}\n{model}\n{model.parameter_report()}", file=out)
+    return run, paths, data, model
+
 # %% ../nbs/10_run.ipynb #c1100008
-def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|Path, resume:bool=False, out=None) -> dict:
+def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|Path, resume:bool=False, out=None,
+              overwrite:bool=False, # start over in an `output` that holds a run (its files are deleted)
+             ) -> dict:
     "The main job: PRT, cyclic-precision training with lazy calibration, evaluation and saving into `output`; returns the metrics."
     out, output, t0 = out or sys.stdout, Path(output), time.time()
-    output.mkdir(parents=True, exist_ok=True)
-    data, model = build_run(data_opts, cpt, cfg.seed)
-    print(f"{data}\n{model}\n{model.parameter_report()}", file=out)
+    run, paths, data, model = _open_run(data_opts, cpt, cfg, output, resume, overwrite, out)
     torch.manual_seed(cfg.seed)
     cal = CalibrationManager(model, data.calibration_batches(cfg.calibration_batches, cfg.batch_size), num_batches=cfg.calibration_batches)
-    run = json.loads((output/'run.json').read_text()) if resume else {}
     prt = run.get('prt')
     scratch = data_opts.model == 'scratch'
     if cfg.b_min is None and prt is None and not scratch: prt = _prt(model, cal, data, cfg, out)
@@ -153,7 +231,7 @@ def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|
               f"B_min = {SCRATCH_B_MIN} (CPT's; set --b-min to choose)", file=out)
     b_min = cfg.b_min if cfg.b_min is not None else prt['b_min'] if prt else SCRATCH_B_MIN
     write_json(output/'run.json', dict(data=dataclasses.asdict(data_opts), cpt=cpt.to_dict(), train=dataclasses.asdict(cfg), prt=prt,
-                                        **{k: run[k] for k in ('before',) if k in run}))
+                                        paths=paths, **{k: run[k] for k in ('before',) if k in run}))
     sched = CyclicPrecisionScheduler(min(b_min, cfg.b_max), cfg.b_max, total_steps=cfg.steps, num_cycles=cfg.cycles, profile=cfg.profile)
     print(f"Schedule: {sched}", file=out)
     ev = dict(seq_len=data_opts.seq_len, max_tokens=data_opts.eval_tokens)
@@ -196,12 +274,24 @@ def _load_trained(path:str|Path) -> tuple[CPTModel, object, dict]:
     return CPTModel.from_pretrained(model_dir), AutoTokenizer.from_pretrained(model_dir), run
 
 
+def _recorded_data(run:dict, run_dir:Path, typed:str) -> Path:
+    "The data file of a run, found from any folder and checked; a run folder from before the record: `typed`, with a warning."
+    rec = (run.get('paths') or {}).get('data')
+    if rec: return find_recorded(rec, run_dir)
+    _logger.warning("%s was written before runs recorded their data's fingerprint: %s cannot be checked", run_dir, typed)
+    return Path(typed)
+
+
 def eval_run(path:str|Path, bits:list[int], data:str|None=None, eval_tokens:int|None=None, out=None) -> list[dict]:
     "Perplexity table of the model trained in `path` at each of `bits`."
     out = out or sys.stdout
+    bits = check_bits_list(bits)
+    if eval_tokens is not None and eval_tokens < 2: raise ValueError(f"eval_tokens must be at least 2; got {eval_tokens}")
     model, tok, run = _load_trained(path)
+    run_dir = Path(path).parent if Path(path).name == 'model' else Path(path)
     d = {**run.get('data', {}), **({'data': data, 'dataset': None} if data else {})}
-    opts = DataOptions(**{**d, 'model': 'scratch', 'eval_bits': bits, **({'eval_tokens': eval_tokens} if eval_tokens else {})})
+    if not data and d.get('data'): d['data'] = str(_recorded_data(run, run_dir, d['data']))
+    opts = DataOptions(**{**d, 'model': 'scratch', 'eval_bits': bits, **({'eval_tokens': eval_tokens} if eval_tokens is not None else {})})
     t = run.get('train', {})
     lm = build_data(opts.source, tok, opts.seq_len, opts.valid_fraction, t.get('seed', 0))
     n = t.get('calibration_batches', 4)
@@ -232,19 +322,50 @@ def check_model_name(name:str):
         raise ValueError(f"unknown model {name!r}: use 'scratch', one of {sorted(PRETRAINED)}, a model folder, "
                          "or a Hugging Face Hub name (owner/name, or gpt2)")
 
+# %% ../nbs/10_run.ipynb #c69da170
+def _clear_run(output:Path):
+    "Delete what a run wrote in `output` (only a folder that holds a run: `check_output` made sure)."
+    for p in output.iterdir(): shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+
+
+def check_output(output:str|Path, resume:bool=False, overwrite:bool=False):
+    "Refuse an output folder the run would mix its files into, or a run to resume that has no checkpoint; say what to do."
+    output = Path(output)
+    if output.exists() and not output.is_dir(): raise FileExistsError(f"{output} is a file, not a folder: choose another --output")
+    holds_run = (output/'run.json').is_file()
+    has_ckpt = latest_checkpoint(output/'checkpoints') is not None
+    if resume:
+        if not holds_run: raise FileNotFoundError(f"no checkpoint to resume in {output}: it holds no run")
+        if not has_ckpt: raise FileNotFoundError(f"no checkpoint to resume in {output}: the run stopped before its first "
+                                                 f"checkpoint; start it over with --overwrite --output {output}")
+        return
+    if holds_run and not overwrite:
+        how = f"resume it with --resume {output}, start it over" if has_ckpt else "it stopped before its first checkpoint: start it over"
+        raise FileExistsError(f"{output} already holds a run; {how} with --overwrite, or choose another --output")
+    if not holds_run and output.is_dir() and any(p for p in output.iterdir() if not p.name.startswith('.')):
+        raise FileExistsError(f"{output} is not empty and holds no run: choose a new or empty folder for --output")
+
 
 def resume_options(output:str|Path, # the run folder to continue
                    given:dict|None=None, # options given again: each must equal the saved run's (device and log_every may change)
                   ) -> tuple[DataOptions, CPTConfig, TrainConfig]:
-    "The options of the run saved in `output`, checked against those `given` again."
+    "The options of the run saved in `output`, checked against those `given` again, with its data and model found and checked."
     output = Path(output)
-    if latest_checkpoint(output/'checkpoints') is None or not (output/'run.json').is_file():
-        raise FileNotFoundError(f"no checkpoint to resume in {output}")
+    check_output(output, resume=True)
     run = json.loads((output/'run.json').read_text())
     saved = dict(**run['data'], **run['cpt'], **run['train'])
     given = {k: v for k, v in (given or {}).items() if v is not None and k in saved}
     as_list = lambda v: list(v) if isinstance(v, (list, tuple)) else v
     diff = [k for k, v in given.items() if as_list(v) != as_list(saved[k]) and k not in ('device', 'log_every')]
     if diff: raise ValueError(f"--resume: the run in {output} has {diff[0]}={saved[diff[0]]!r}, not {given[diff[0]]!r}")
-    return (DataOptions(**run['data']), CPTConfig.from_dict(run['cpt']),
+    data = dict(run['data'])
+    if data.get('data'): data['data'] = str(_recorded_data(run, output, data['data']))
+    model = (run.get('paths') or {}).get('model') or {}
+    if 'paths' not in run and data['model'] != 'scratch' and data['model'].lower() not in PRETRAINED:
+        _logger.warning("%s was written before runs recorded their inputs: the model %s cannot be checked", output, data['model'])
+    if model.get('kind') == 'folder': data['model'] = str(find_recorded(model, output, 'model folder', model=True))
+    elif model.get('kind') == 'hub' and Path(data['model']).expanduser().is_dir():
+        raise ValueError(f"the run used the Hub model {data['model']!r}, and here a folder of that name would be read instead: "
+                         "resume from another working folder")
+    return (DataOptions(**data), CPTConfig.from_dict(run['cpt']),
             TrainConfig(**{**run['train'], **{k: given[k] for k in ('device', 'log_every') if k in given}}))

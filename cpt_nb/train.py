@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import os
 import shutil
@@ -24,17 +25,20 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from .calibration import CalibrationManager
-from .core import check_int, resolve_device, restoring, restoring_state, save_tensors
+from .core import check_int, remove_temporaries, resolve_device, restoring, restoring_state, save_tensors, temporary_path
 from .data import BlockLoader, model_inputs
 from .evaluate import mean_loss
 from .model import CPTModel
 from .quant import FULL_PRECISION, QUANTIZED_BITS, NonFiniteError, check_nonfinite, validate_bits
-from .schedule import CyclicPrecisionScheduler, step_cost
+from .schedule import PROFILES, CyclicPrecisionScheduler, step_cost
+
+_logger = logging.getLogger('cpt_nb.train')
 
 # %% auto #0
 __all__ = ['SCHEDULE_UNITS', 'EVENTS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_PREFIX', 'TrainConfig', 'lr_at', 'CancelFit', 'Callback',
            'Learner', 'LRSchedule', 'Recorder', 'ProgressBar', 'CyclicPrecision', 'list_checkpoints',
-           'latest_checkpoint', 'read_trainer_state', 'Checkpointing', 'CPTCallback', 'PRTResult', 'PrecisionRangeTest']
+           'latest_checkpoint', 'DamagedCheckpoint', 'read_trainer_state', 'Checkpointing', 'CPTCallback', 'PRTResult',
+           'PrecisionRangeTest']
 
 # %% ../nbs/08_train.ipynb #a0c0f001
 SCHEDULE_UNITS = ('step', 'epoch')
@@ -78,6 +82,9 @@ class TrainConfig:
             if self.profile != 'constant' and not self.b_min <= self.b_max:
                 raise ValueError(f"b_min must not exceed b_max; got b_min={self.b_min}, b_max={self.b_max}")
         if self.num_cycles is not None: check_int(self.num_cycles, 'num_cycles', pos, "None or a positive int")
+        if self.profile not in PROFILES: raise ValueError(f"profile must be one of {PROFILES}; got {self.profile!r}")
+        if self.schedule_unit == 'step' and self.cycles > self.steps:
+            raise ValueError(f"num_cycles={self.num_cycles} is more cycles than steps ({self.steps}): a cycle needs at least one step")
 
 # %% ../nbs/08_train.ipynb #7ef6cd45
 @patch(as_prop=True)
@@ -397,12 +404,13 @@ def save_checkpoint(self:Learner, directory:str|Path, keep:int=2) -> Path:
     if isinstance(self.model, CPTModel): self.model.commit_input_ranges()  # every rank: the last step's ranges, agreed
     if self.rank != 0: return final  # one copy, from rank 0 (the ranks hold the same state)
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory/f".{final.name}.tmp"
+    tmp = temporary_path(final)
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir()
     try:
         save_tensors(_trainable_and_buffers(self.model), tmp/'model.safetensors', dict(step=self.step))
         torch.save(dict(optimizer=self.opt.state_dict(), rng=_rng_state(self.device)), tmp/'optimizer.pt')
-        state = dict(format=CHECKPOINT_FORMAT, step=self.step, epoch=self.epoch, loader=self.loader.state_dict(),
+        state = dict(format=CHECKPOINT_FORMAT, files={n: (tmp/n).stat().st_size for n in ('model.safetensors', 'optimizer.pt')},
+                     step=self.step, epoch=self.epoch, loader=self.loader.state_dict(),
                      train_config=dataclasses.asdict(self.config), bf16=self.bf16,
                      cpt_config=self.model.cpt_config.to_dict() if isinstance(self.model, CPTModel) else None,
                      callbacks={c.name: c.state_dict() for c in self.cbs}, time=time.time())
@@ -433,34 +441,61 @@ def latest_checkpoint(directory:str|Path) -> Path|None:
     return found[-1] if found else None
 
 # %% ../nbs/08_train.ipynb #a0c0f061
+class DamagedCheckpoint(ValueError):
+    "A checkpoint file that is missing, cut short or unreadable."
+
+
 def read_trainer_state(path:str|Path) -> dict:
-    "The `trainer_state.json` of checkpoint `path`, its format checked."
+    "The `trainer_state.json` of checkpoint `path`, its format checked and the other files' sizes compared with the saved ones."
     f = Path(path)/'trainer_state.json'
     if not f.is_file(): raise FileNotFoundError(f"no checkpoint at {path} (no trainer_state.json)")
-    state = json.loads(f.read_text())
-    if state.get('format') != CHECKPOINT_FORMAT:
-        raise ValueError(f"{f}: checkpoint format {state.get('format')!r}, this cpt_nb reads format {CHECKPOINT_FORMAT}")
+    try: state = json.loads(f.read_text())
+    except (ValueError, UnicodeDecodeError) as e: raise DamagedCheckpoint(f"{f} is damaged: not JSON ({e})") from None
+    if not isinstance(state, dict) or state.get('format') != CHECKPOINT_FORMAT:
+        raise ValueError(f"{f}: checkpoint format {state.get('format') if isinstance(state, dict) else None!r}, "
+                         f"this cpt_nb reads format {CHECKPOINT_FORMAT}")
+    for name, size in state.get('files', {}).items():  # checkpoints from before the sizes were recorded: not checked
+        p = f.parent/name
+        if not p.is_file(): raise DamagedCheckpoint(f"{p} is missing")
+        if p.stat().st_size != size: raise DamagedCheckpoint(f"{p} is damaged: {p.stat().st_size:,} bytes, {size:,} were written")
     return state
 
 
+def _read_checkpoint(ckpt:Path, device:torch.device) -> tuple[dict, dict, dict]:
+    "The state, tensors and optimizer file of checkpoint `ckpt`, all read before any is used."
+    state = read_trainer_state(ckpt)
+    def read(name, load):
+        try: return load(ckpt/name)
+        except Exception as e:
+            raise DamagedCheckpoint(f"{ckpt/name} is damaged: {type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}") from None
+    tensors = read('model.safetensors', lambda p: load_file(p, device=str(device)))
+    extra = read('optimizer.pt', lambda p: torch.load(p, map_location=device, weights_only=True))
+    return state, tensors, extra
+
+# %% ../nbs/08_train.ipynb #51b2e459
 @patch
 def load_checkpoint(self:Learner, path:str|Path) -> Learner:
-    "Restore the run saved at `path` (a checkpoint folder, or a folder of them: the newest) into this learner."
-    ckpt = latest_checkpoint(path)
-    if ckpt is None: raise FileNotFoundError(f"no checkpoint in {path}")
-    state = read_trainer_state(ckpt)
+    "Restore the run saved at `path` (a checkpoint folder, or a folder of them: the newest intact one) into this learner."
+    path = Path(path)
+    remove_temporaries(path)  # what a save that was cut short left behind
+    candidates = [path] if (path/'trainer_state.json').is_file() else list_checkpoints(path)[::-1]
+    if not candidates: raise FileNotFoundError(f"no checkpoint in {path}")
+    damaged = []
+    for ckpt in candidates:
+        try: state, tensors, extra_state = _read_checkpoint(ckpt, self.device); break
+        except DamagedCheckpoint as e: damaged.append(str(e))
+    else: raise DamagedCheckpoint('; '.join(damaged) + ('' if len(damaged) == 1 else ': no checkpoint is intact'))
+    if damaged: _logger.warning("%s; resuming from %s, the newest intact checkpoint", '; '.join(damaged), ckpt.name)
     mine = dataclasses.asdict(self.config)
     diff = [k for k in mine if k not in ('device', 'log_every') and state['train_config'].get(k) != mine[k]]
     if diff: raise ValueError(f"{ckpt} was saved by a run with {diff[0]}={state['train_config'].get(diff[0])!r}; "
                               f"this one has {mine[diff[0]]!r}: resume with the same options")
     if isinstance(self.model, CPTModel) and state['cpt_config'] != self.model.cpt_config.to_dict():
         raise ValueError(f"{ckpt} was saved with a different CPTConfig: resume with the model it was saved with")
-    tensors = load_file(ckpt/'model.safetensors', device=str(self.device))
     own = _trainable_and_buffers(self.model)
     missing, extra = sorted(set(own) - set(tensors)), sorted(set(tensors) - set(own))
     if missing or extra: raise ValueError(f"{ckpt}: {'missing tensor ' + missing[0] if missing else 'unexpected tensor ' + extra[0]}")
     if isinstance(self.model, CPTModel): self.model._check_loadable(tensors, str(ckpt), required=own)
-    extra_state = torch.load(ckpt/'optimizer.pt', map_location=self.device, weights_only=True)
     self.model.load_state_dict(tensors, strict=False)
     self.opt.load_state_dict(extra_state['optimizer'])
     torch.set_rng_state(extra_state['rng']['cpu'].cpu())
