@@ -13,6 +13,7 @@ import json
 import operator
 import os
 import shutil
+import weakref
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -22,7 +23,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 # %% auto #0
 __all__ = ['TEMP_SUFFIX', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'restoring', 'temporarily',
            'restoring_state', 'temporary_path', 'remove_temporaries', 'atomic_write', 'write_json', 'save_tensors',
-           'hub_offline', 'quiet_progress', 'format_table', 'OpCounter']
+           'hub_offline', 'quiet_progress', 'format_table', 'OpCounter', 'TensorMemory']
 
 # %% ../nbs/00_core.ipynb #445fce39
 def resolve_device(device:str|torch.device='auto') -> torch.device:
@@ -219,3 +220,24 @@ class OpCounter(TorchDispatchMode):
     def syncs(self) -> dict[str, int]:
         "The operations that would wait for a GPU, with their counts."
         return {op: n for op, n in self.ops.items() if op in SYNC_OPS or op == 'index (boolean mask)'}
+
+# %% ../nbs/00_core.ipynb #956b4130
+class TensorMemory(TorchDispatchMode):
+    "Context manager: bytes of the tensors made inside it that are still alive (`current`), and their `peak`."
+    def __init__(self):
+        super().__init__()
+        self.live, self.current, self.peak = {}, 0, 0
+
+    def _forget(self, ptr:int): self.current -= self.live.pop(ptr, 0)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        inputs = {id(a) for a in torch.utils._pytree.tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)}
+        for t in torch.utils._pytree.tree_leaves(out):
+            if not isinstance(t, torch.Tensor) or t._is_view() or id(t) in inputs: continue  # nothing new: a view, an in-place result
+            storage = t.untyped_storage()
+            if storage.nbytes() == 0 or storage.data_ptr() in self.live: continue
+            self.live[storage.data_ptr()] = storage.nbytes()
+            self.current += storage.nbytes(); self.peak = max(self.peak, self.current)
+            weakref.finalize(t, self._forget, storage.data_ptr())
+        return out
