@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import re
 import io
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 import warnings
@@ -22,21 +24,22 @@ from typing import Callable, Iterable
 import torch
 
 from .calibration import CalibrationManager
-from .core import OpCounter, atomic_write, resolve_device
-from .data import build_data
+from .core import OpCounter, atomic_write, resolve_device, write_json
+from .data import build_data, python_docs
 from .evaluate import perplexity
 from .model import QUANT_METHODS, CPTConfig, CPTModel, gpt2_config, pretrained_available
 from .quant import QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
-from .run import DataOptions, train_run
-from .schedule import CyclicPrecisionScheduler, relative_cost
-from .train import Learner, ProgressBar, TrainConfig
+from .run import DataOptions, resume_options, train_run
+from .schedule import CyclicPrecisionScheduler, relative_cost, step_cost, training_cost
+from .train import Learner, ProgressBar, TrainConfig, latest_checkpoint
 
 # %% auto #0
-__all__ = ['PEFT_TARGETS', 'TRAINING_RUNS', 'BENCH_SHAPES', 'QUALITY_RUNS', 'time_call', 'compare', 'benchmark_fake_quant',
-           'saved_tensor_bytes', 'benchmark_training_step', 'count_step_work', 'benchmark_step_table',
-           'benchmark_calibration', 'quantization_quality', 'ratio_rows', 'quality_data', 'train_byte_llama',
-           'training_quality', 'bench_row', 'speed_rows', 'machine_description', 'markdown_table', 'bench_run',
-           'quality_rows']
+__all__ = ['PEFT_TARGETS', 'TRAINING_RUNS', 'BENCH_SHAPES', 'SCHEDULES', 'SCRATCH_DOCS', 'SMOLLM2_DOCS', 'TOY', 'TIE_BAND',
+           'time_call', 'compare', 'benchmark_fake_quant', 'saved_tensor_bytes', 'benchmark_training_step',
+           'count_step_work', 'benchmark_step_table', 'benchmark_calibration', 'quantization_quality', 'ratio_rows',
+           'quality_data', 'train_byte_llama', 'training_quality', 'bench_row', 'main_job_peak_rss', 'speed_rows',
+           'machine_description', 'markdown_table', 'bench_run', 'QualityRun', 'quality_plan', 'run_quality',
+           'quality_record', 'quality_bench', 'quality_rows', 'quality_summary', 'plot_quality']
 
 # %% ../nbs/11_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
@@ -506,6 +509,36 @@ def _cost_row() -> dict:
     return bench_row("training cost (BitOPs) of CPT 3-8, 32 cycles", "static 8-bit forward and backward", cost,
                      target='0.633', ok=(0.628, 0.638), detail="CPT's formula over 32,000 steps")
 
+# %% ../nbs/11_bench.ipynb #e80475a0
+def main_job_peak_rss(args:list[str], # arguments of `cpt_nb train`, --output aside
+                      output:str|Path, # the run folder
+                     ) -> float|None:
+    "Peak resident memory (GiB) of `cpt_nb train ARGS --output OUTPUT` in a process of its own; None where the OS cannot say."
+    import os, tempfile
+    if not hasattr(os, 'wait4'): return None
+    code = "import sys; from cpt_nb.cli import main; sys.exit(main(sys.argv[1:]))"
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen([sys.executable, '-c', code, 'train', *args, '--output', str(output)], stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)  # this process only: its own peak, not the largest of every child so far
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode != 0: err.seek(0); raise RuntimeError(f"cpt_nb train failed:\n{err.read().decode()[-2000:]}")
+    return usage.ru_maxrss / 2**20  # kilobytes on Linux
+
+
+def _main_job_memory_rows(output:Path) -> list[dict]:
+    "Peak memory of the main job on SmolLM2-135M, two ways, against its float32 weights."
+    base = ['--model', 'smollm2-135m', '--steps', '2', '--b-min', '4', '--eval-tokens', '1024', '--eval-bits', '8']
+    rows = []
+    for name, extra in (('16 blocks of 128 tokens a step', []),
+                        ('the same as 4 micro-batches, gradient checkpointing', ['--batch-size', '4', '--accumulate', '4', '--gradient-checkpointing', 'true'])):
+        folder = output/re.sub(r'[^a-z0-9]+', '-', name)
+        peak = main_job_peak_rss(base + extra, folder)
+        if peak is None: return []
+        weights = sum(f.stat().st_size for f in (folder/'model').glob('*.safetensors')) / 2**30
+        rows.append(bench_row(f"peak resident memory of the main job, SmolLM2-135M LoRA, {name}", "its float32 weights",
+                              peak / weights, target='≤ 3', ok=(None, 3), detail=f"{peak:.2f} GiB vs {weights:.2f} GiB"))
+    return rows
+
 # %% ../nbs/11_bench.ipynb #c0be0015
 BENCH_SHAPES = {  # the model each kind of run measures
     'quick': dict(n_layer=1, n_embd=32, n_head=2, vocab_size=97, seq_len=16, batch_size=2),
@@ -531,6 +564,12 @@ def speed_rows(device:str|torch.device='auto', # 'auto' (CUDA if present), 'cpu'
         for mode in ('lora', 'full'):
             say(f"{mode}-mode step, {dtype}"); rows += _step_bench_rows(shape, device, dtype, mode, rounds, repeats, mode == 'lora')
     say("memory, start-up, calibration"); rows += _run_rows(shape, device, 1 if quick else 3)
+    if not quick and not cuda:
+        say("the main job's memory on SmolLM2-135M")
+        if pretrained_available('smollm2-135m'):
+            with tempfile.TemporaryDirectory() as d: rows += _main_job_memory_rows(Path(d))
+        else: rows.append(bench_row("peak resident memory of the main job, SmolLM2-135M LoRA", "its float32 weights", None,
+                                    target='≤ 3', detail="skipped: smollm2-135m is not installed"))
     return rows + [_cost_row()]
 
 # %% ../nbs/11_bench.ipynb #c0be0016
@@ -558,13 +597,17 @@ def bench_run(output:str|Path='bench', # folder for bench.json and bench.md
               quick:bool=False, # the smoke run: toy sizes, one round
               quality:bool=False, # the training-quality rows instead of the speed rows (long: see below)
               device:str|torch.device='auto', # where the speed rows run
+              budget_minutes:float|None=None, # quality: start no run after this many minutes
               out=None, # where the table and progress go (default: sys.stdout)
              ) -> list[dict]:
     "Run the benchmark table (speed, or `quality`), write `bench.json` and `bench.md` into `output`, print the table; return the rows."
     out, output, t0 = out or sys.stdout, Path(output), time.perf_counter()
     output.mkdir(parents=True, exist_ok=True)
     say = lambda line: print(f"[{time.perf_counter() - t0:6.0f} s] {line}", file=out, flush=True)
-    rows = quality_rows(output/'runs', quick, say, str(device)) if quality else speed_rows(device, quick, say)
+    if quality:
+        plan = quality_plan(python_docs(), quick)
+        rows = quality_rows(quality_bench(output, plan, budget_minutes, str(device), say), plan)
+    else: rows = speed_rows(device, quick, say)
     machine = machine_description(device)
     kind = ('quality' if quality else 'speed') + (', quick' if quick else '')
     report = dict(kind=kind, machine=machine, date=time.strftime('%Y-%m-%d'), wall_s=time.perf_counter() - t0, rows=rows)
@@ -575,36 +618,171 @@ def bench_run(output:str|Path='bench', # folder for bench.json and bench.md
     print('\n' + text, file=out)
     return rows
 
-# %% ../nbs/11_bench.ipynb #c0be0019
-QUALITY_RUNS = {  # name -> (DataOptions fields, CPTConfig fields, TrainConfig fields, seeds)
-    'small GPT-2 from scratch, full mode': (dict(model='scratch', eval_tokens=16384, eval_bits=[8]), dict(mode='full'),
-                                            dict(steps=256, batch_size=16), (0, 1, 2)),
-    'SmolLM2-135M, LoRA': (dict(model='smollm2-135m', eval_tokens=8192, eval_bits=[8]), dict(mode='lora'),
-                           dict(steps=64, batch_size=4, calibration_batches=2), (0,)),
+# %% ../nbs/11_bench.ipynb #11a60d9a
+@dataclasses.dataclass(frozen=True)
+class QualityRun:
+    "One run of the quality benchmark: the comparison it belongs to, its precision schedule, its seed and its options."
+    group:str # the comparison: runs of one group differ in schedule and seed only
+    schedule:str # a key of `SCHEDULES`
+    seed:int # the same seed gives the same initial weights, data order and held-out split
+    data:dict # `DataOptions` fields
+    cpt:dict # `CPTConfig` fields
+    train:dict # `TrainConfig` fields other than the schedule's and the seed
+
+    @property
+    def slug(self) -> str:
+        "The run's file-system name: its folder, and its result's file name."
+        return re.sub(r'[^a-z0-9]+', '-', f"{self.group} {self.schedule} seed {self.seed}".lower()).strip('-')
+
+    @property
+    def target_bits(self) -> int:
+        "The precision the run is judged at: the schedule's highest."
+        return SCHEDULES[self.schedule]['b_max']
+
+# %% ../nbs/11_bench.ipynb #4721f8ca
+SCHEDULES = {  # name -> the TrainConfig fields of the precision schedule
+    'full precision': dict(b_min=32, b_max=32, profile='constant'),
+    'static 8': dict(b_min=8, b_max=8, profile='constant'),
+    'static 6': dict(b_min=6, b_max=6, profile='constant'),
+    'CPT 4-8': dict(b_min=4, b_max=8),
+    'CPT 3-8': dict(b_min=3, b_max=8),
+    'CPT 5-8': dict(b_min=5, b_max=8),
+    'CPT 4-6': dict(b_min=4, b_max=6),
 }
-_QUICK_RUN = (dict(model='scratch', seq_len=32, vocab_size=300, eval_tokens=1024, eval_bits=[8]), dict(mode='full'),
-              dict(steps=8, batch_size=4, calibration_batches=1), (0,))
+SCRATCH_DOCS, SMOLLM2_DOCS, TOY = "small GPT-2 from scratch, Python docs", "SmolLM2-135M LoRA, Python docs (indicative)", "toy (quick)"
 
 
-def quality_rows(output:str|Path, # a folder for the training runs
-                 quick:bool=False, # one toy run per pair instead of `QUALITY_RUNS`
-                 progress:Callable[[str], None]|None=None, # called with a line per training pair
-                 device:str='auto', # where the runs train
-                ) -> list[dict]:
-    "Perplexity at 8 bits after CPT 3-8 against static 8-bit training, per model (median over seeds)."
-    runs = {'toy GPT-2 from scratch, full mode (quick)': _QUICK_RUN} if quick else QUALITY_RUNS
-    rows, pair = [], {k: TRAINING_RUNS[k] for k in ('CPT 3-8 bit', 'static 8 bit')}
-    for name, (data, cpt, train, seeds) in runs.items():
-        if data['model'] != 'scratch' and not pretrained_available(data['model']):
-            rows.append(bench_row(f"perplexity at 8 bit after CPT 3-8: {name}", "static 8-bit training, same steps", None,
-                                  target='≤ 1.03', detail=f"skipped: {data['model']} is not installed")); continue
-        ratios, seen = [], []
-        for seed in seeds:
-            if progress: progress(f"{name}, seed {seed}")
-            cfg = TrainConfig(**train, seed=seed, device=device)
-            with contextlib.redirect_stderr(io.StringIO()):
-                cpt_row, static_row = training_quality(DataOptions(**data), CPTConfig(**cpt), cfg, Path(output)/f"{re.sub(r'[^A-Za-z0-9]+', '-', name)}{seed}", pair)
-            ratios.append(cpt_row['ppl 8 bit'] / static_row['ppl 8 bit']); seen.append(f"{cpt_row['ppl 8 bit']:.2f} vs {static_row['ppl 8 bit']:.2f}")
-        rows.append(_spread(f"perplexity at 8 bit after CPT 3-8: {name}", "static 8-bit training, same steps", ratios, '≤ 1.03', (None, 1.03),
-                            f"seeds {list(seeds)}: " + '; '.join(seen)))
+def quality_plan(corpus:str|Path|None, # the larger corpus (`python_docs()`); None: its runs are left out
+                 quick:bool=False, # two toy runs on the built-in corpus instead: the mechanics in seconds
+                ) -> list[QualityRun]:
+    "The runs of `cpt_nb bench --quality`, in the order they run: pairs of one seed first, so that a stopped run still gives pairs."
+    if quick:
+        data = dict(model='scratch', seq_len=32, vocab_size=300, eval_tokens=1024, eval_bits=[8, 32])
+        return [QualityRun(TOY, s, 0, data, dict(mode='full', full_precision_modules=['lm_head']),
+                           dict(steps=8, batch_size=4, calibration_batches=1)) for s in ('static 8', 'CPT 4-8')]
+    if corpus is None: return []
+    scratch = dict(model='scratch', data=str(corpus), eval_tokens=32768)
+    order = [('static 8', 0), ('CPT 4-8', 0), ('static 8', 1), ('CPT 4-8', 1), ('static 8', 2), ('CPT 4-8', 2),
+             ('CPT 3-8', 0), ('CPT 3-8', 1), ('full precision', 0), ('full precision', 1)]
+    plan = [QualityRun(SCRATCH_DOCS, s, seed, scratch, dict(mode='full', full_precision_modules=['lm_head']),
+                       dict(steps=1024, batch_size=16)) for s, seed in order]
+    if pretrained_available('smollm2-135m'):
+        smol = dict(model='smollm2-135m', data=str(corpus), eval_tokens=32768)
+        plan += [QualityRun(SMOLLM2_DOCS, s, 0, smol, dict(mode='lora', full_precision_modules=['lm_head']),
+                            dict(steps=256, batch_size=4, calibration_batches=2)) for s in ('static 8', 'CPT 4-8', 'CPT 3-8', 'CPT 5-8')]
+    return plan
+
+# %% ../nbs/11_bench.ipynb #8594cf6d
+def _options(run:QualityRun, device:str) -> tuple[DataOptions, CPTConfig, TrainConfig]:
+    bits = sorted({run.target_bits, 32})  # judged at its target precision, and at full precision
+    return (DataOptions(**{**run.data, 'eval_bits': bits}), CPTConfig(**run.cpt),
+            TrainConfig(**run.train, **SCHEDULES[run.schedule], seed=run.seed, device=device))
+
+
+def run_quality(run:QualityRun, # the run
+                runs_dir:Path, # where its folder goes (checkpoints included)
+                device:str='auto', # where it trains
+                out=None, # where the main job's report goes
+               ) -> dict:
+    "Train `run` in a folder of its own -- resuming it from its newest checkpoint when it has one -- and return its result record."
+    folder = runs_dir/run.slug
+    resumed = folder.is_dir() and latest_checkpoint(folder/'checkpoints') is not None
+    data_opts, cpt, cfg = _options(run, device)
+    if resumed:
+        saved = resume_options(folder, dict(device=device))
+        if saved[1:] != (cpt, cfg): raise ValueError(f"{folder} holds a run with other options than {run.slug}: move it away")
+        data_opts = saved[0]
+    cpu = time.process_time()
+    m = train_run(data_opts, cpt, cfg, folder, resume=resumed, overwrite=not resumed and folder.exists(), out=out)
+    return {**quality_record(run, m, cfg, resumed), 'cpu_s': time.process_time() - cpu}  # CPU seconds: what load on the machine does not inflate
+
+
+def quality_record(run:QualityRun, m:dict, cfg:TrainConfig, resumed:bool) -> dict:
+    "What a finished run contributes to the table: its perplexities, cost, size and time, with its options."
+    ppl = {str(r['bits']): r['perplexity'] for r in m['after']}
+    tokens = cfg.steps * cfg.batch_size * cfg.accumulate * m['data'].get('seq_len', run.data.get('seq_len', 128))
+    grad = 32 if run.schedule == 'full precision' else run.cpt.get('grad_bits', 8)
+    return dict(slug=run.slug, group=run.group, schedule=run.schedule, seed=run.seed, target_bits=run.target_bits,
+                perplexity=ppl, eval_tokens=m['after'][0]['tokens'], steps=cfg.steps, tokens_trained=tokens,
+                corpus_train_tokens=m['data']['train_tokens'], epochs=tokens / m['data']['train_tokens'],
+                cost=training_cost(m['bits'], grad) / step_cost(8, 8), wall_s=m['wall_s'], resumed=resumed,
+                final_loss=sum(m['losses'][-8:]) / len(m['losses'][-8:]),
+                options=dict(data=run.data, cpt=run.cpt, train={**run.train, **SCHEDULES[run.schedule]}),
+                machine=machine_description(cfg.device), date=time.strftime('%Y-%m-%d'))
+
+# %% ../nbs/11_bench.ipynb #103bacb2
+def quality_bench(output:str|Path, # folder: results/ (one JSON per finished run) and runs/ (run folders, checkpoints)
+                  plan:list[QualityRun], # the runs, in order
+                  budget_minutes:float|None=None, # start no run after this many minutes; None: no limit
+                  device:str='auto', # where the runs train
+                  progress:Callable[[str], None]|None=None, # called with a line per run
+                 ) -> list[dict]:
+    "Run every run of `plan` that has no result yet (resuming an interrupted one), within the budget; return every result there."
+    output, t0 = Path(output), time.time()
+    say = progress or (lambda line: None)
+    for run in plan:
+        result = output/'results'/f'{run.slug}.json'
+        if result.is_file(): continue  # finished in an earlier session
+        if budget_minutes is not None and time.time() - t0 >= 60 * budget_minutes:
+            say(f"the budget of {budget_minutes:g} minutes is spent: stopping before {run.slug}"); break
+        say(f"{run.slug}: {'resuming' if (output/'runs'/run.slug/'checkpoints').is_dir() else 'starting'}")
+        (output/'runs').mkdir(parents=True, exist_ok=True)
+        with open(output/'runs'/f'{run.slug}.log', 'a', buffering=1) as log: record = run_quality(run, output/'runs', device, out=log)  # line-buffered: progress shows
+        write_json(result, record)
+        say(f"{run.slug}: perplexity {record['perplexity'][str(run.target_bits)]:.2f} at {run.target_bits} bits, {record['wall_s'] / 60:.1f} min")
+    return [json.loads(p.read_text()) for p in sorted((output/'results').glob('*.json'))]
+
+# %% ../nbs/11_bench.ipynb #8b6d1730
+def quality_rows(records:list[dict], plan:list[QualityRun]) -> list[dict]:
+    "The benchmark-table rows of the quality runs: each schedule's paired ratio to static 8 bit, and what was left out."
+    targets = {'CPT 4-8': ('≤ 1.00', (None, 1.0)), 'CPT 3-8': ('≤ 1.01', (None, 1.01))}
+    rows = []
+    for r in quality_summary(records):
+        if r['schedule'] == 'static 8': continue
+        target, ok = targets.get(r['schedule'], (None, (None, None)))
+        bits = SCHEDULES[r['schedule']]['b_max']
+        rows.append(bench_row(f"perplexity at {bits if bits != 32 else 'full'} bit, {r['schedule']}: {r['group']}",
+                              "static 8 bit, paired by seed", r['ratio'], r['low'], r['high'], target, ok,
+                              f"seeds {r['seeds']}; {r['verdict'] or 'no pair yet'} (tie band ±{TIE_BAND:.0%}); cost {r['cost']:.3f}; "
+                              f"{r['steps']} steps, {r['tokens'] / 1e6:.2f}M tokens, {r['epochs']:.2f} epochs; {r['wall_min']:.0f} min a run"))
+    if not plan:
+        rows.append(bench_row(f"perplexity, {SCRATCH_DOCS}", "static 8 bit, paired by seed", None,
+                              detail="skipped: the larger corpus is not here (`cpt_nb corpus` fetches it)"))
+    missing = [run.slug for run in plan if run.slug not in {r['slug'] for r in records}]
+    if missing: rows.append(bench_row("runs not finished yet", "the plan", len(missing), detail=', '.join(missing)))
     return rows
+
+# %% ../nbs/11_bench.ipynb #a339d956
+TIE_BAND = 0.01  # a paired perplexity ratio within 1 ± this is a tie (declared before the runs)
+
+
+def quality_summary(records:list[dict], tie:float=TIE_BAND) -> list[dict]:
+    "A row per group and schedule: perplexity ratio to static 8 bit paired by seed (mean, lowest, highest), verdict, cost, size, time."
+    by = {(r['group'], r['schedule'], r['seed']): r for r in records}
+    ppl = lambda r: r['perplexity'][str(r['target_bits'])]
+    rows = []
+    groups = list(dict.fromkeys(g for g, _, _ in by))
+    for group, schedule in sorted(dict.fromkeys((g, s) for g, s, _ in by), key=lambda gs: (groups.index(gs[0]), list(SCHEDULES).index(gs[1]))):
+        runs = [r for (g, s, _), r in sorted(by.items(), key=lambda kv: kv[0][2]) if (g, s) == (group, schedule)]
+        base = [by.get((group, 'static 8', r['seed'])) for r in runs]
+        ratios = [ppl(r) / ppl(b) for r, b in zip(runs, base) if b is not None]
+        mean = statistics.mean(ratios) if ratios else None
+        verdict = (None if schedule == 'static 8' or mean is None else 'tie' if abs(mean - 1) <= tie
+                   else 'better' if mean < 1 else 'worse')
+        rows.append(dict(group=group, schedule=schedule, seeds=[r['seed'] for r in runs],
+                         perplexity=statistics.mean(ppl(r) for r in runs), ratio=mean,
+                         low=min(ratios) if ratios else None, high=max(ratios) if ratios else None, verdict=verdict,
+                         cost=statistics.mean(r['cost'] for r in runs), steps=runs[0]['steps'], tokens=runs[0]['tokens_trained'],
+                         epochs=runs[0]['epochs'], wall_min=statistics.mean(r['wall_s'] for r in runs) / 60))
+    return rows
+
+
+def plot_quality(records:list[dict], ax=None):
+    "Perplexity at each run's target precision against its training cost (relative to static 8 bit): a point per run."
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(6, 3.5))
+    for (group, schedule) in dict.fromkeys((r['group'], r['schedule']) for r in records):
+        rs = [r for r in records if (r['group'], r['schedule']) == (group, schedule)]
+        ax.scatter([r['cost'] for r in rs], [r['perplexity'][str(r['target_bits'])] for r in rs], label=f"{schedule} ({group})", s=20)
+    ax.set_xlabel('training cost (static 8 bit = 1)'); ax.set_ylabel('perplexity'); ax.legend(fontsize='x-small')
+    return ax

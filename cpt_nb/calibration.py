@@ -59,7 +59,7 @@ class CalibrationManager:
         if num_batches < 1: raise ValueError(f"num_batches must be at least 1; got {num_batches}")
         self.model, self.train_loader, self.num_batches = model, train_loader, num_batches
         self._device = torch.device(device) if device is not None else None
-        self.layers = list(model.cpt_layers.values())
+        self.layers = list(model.quantized_layers.values())  # the full_precision_modules need no ranges
         self._busy = False  # a calibration is running: the automatic hook stands aside
         self._hook = model.model.register_forward_pre_hook(self._auto_hook, with_kwargs=True) if auto_calibrate else None
 

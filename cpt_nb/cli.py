@@ -17,9 +17,10 @@ from fastcore.docments import docments
 
 from .bench import bench_run, benchmark_fake_quant
 from .core import format_table, resolve_device
+from .data import fetch_python_docs, text_files
 from .model import CPTConfig
 from .quant import QUANTIZED_BITS, quantization_error_table
-from .run import (DataOptions, check_model_name, check_output, default_mode, eval_run, generate_run, resume_options,
+from .run import (PRESETS, DataOptions, preset_options, check_model_name, check_output, default_mode, eval_run, generate_run, resume_options,
                         train_run)
 from .train import TrainConfig
 
@@ -30,15 +31,20 @@ __all__ = ['MODEL_FLAGS', 'USER_ERRORS', 'demo', 'train_options', 'main']
 
 # %% ../nbs/12_cli.ipynb #c1100002
 MODEL_FLAGS = ('mode', 'lora_rank', 'lora_alpha', 'grad_bits', 'input_granularity', 'input_calibration', 'smoothing',
-               'rotation', 'weight_group_size')  # the CPTConfig fields a command-line user sets
-_ON = ('1', 'true', 'yes', 'on')
+               'rotation', 'weight_group_size', 'full_precision_modules')  # the CPTConfig fields a command-line user sets
+_ON, _OFF = ('1', 'true', 'yes', 'on'), ('0', 'false', 'no', 'off')
 
 
 def _field_type(annotation:str):
     "An argparse `type` for a dataclass field annotated `annotation` (a string: annotations are postponed)."
     base = annotation.replace(' ', '').replace('|None', '')
     conv = dict(int=int, float=float, str=str)
-    if base == 'bool': return lambda v: None if v.lower() in ('auto', 'none') else v.lower() in _ON
+    if base == 'bool':
+        words = _ON + _OFF + (('auto', 'none') if '|None' in annotation.replace(' ', '') else ())
+        def to_bool(v:str) -> bool|None:
+            if v.lower() not in words: raise argparse.ArgumentTypeError(f"expected one of {', '.join(words)}; got {v!r}")
+            return None if v.lower() in ('auto', 'none') else v.lower() in _ON
+        return to_bool
     if base.startswith('list['): return conv[base[5:-1]]
     f = conv.get(base, str)
     if '|None' in annotation.replace(' ', ''): return lambda v: None if v.lower() == 'none' else f(v)
@@ -77,14 +83,34 @@ def _train_configs(args) -> tuple[DataOptions, CPTConfig, TrainConfig, Path, boo
         output = Path(args.resume)
         if args.output is not None and Path(args.output) != output: raise ValueError("--resume DIR continues DIR: give no other --output")
         if args.overwrite: raise ValueError("--resume continues a run and --overwrite starts it over: give one of them")
+        if args.preset: raise ValueError("--resume continues a run with its own options: give --preset only to start one")
         return (*resume_options(output, vars(args)), output, True)
     data_opts = _from_args(DataOptions, args)
     check_model_name(data_opts.model)
-    cpt = _from_args(CPTConfig, args, MODEL_FLAGS, mode=args.mode or default_mode(data_opts.model))
-    cfg = _from_args(TrainConfig, args)
+    preset_cpt, preset_train = preset_options(args.preset)
+    cpt = _from_args(CPTConfig, args, MODEL_FLAGS, **{'mode': args.mode or default_mode(data_opts.model), **preset_cpt})
+    cfg = _from_args(TrainConfig, args, **preset_train)
     output = Path(args.output) if args.output else Path('runs')/time.strftime('train-%Y%m%d-%H%M%S')
     check_output(output, overwrite=args.overwrite)
     return data_opts, cpt, cfg, output, False
+
+# %% ../nbs/12_cli.ipynb #40236675
+def _add_benchmark_commands(sub):
+    "The `bench` and `corpus` subcommands."
+    bench = sub.add_parser('bench', help="the benchmark table: every speed figure as a ratio measured in one run",
+                           description="Speed rows (default) or training-quality rows (--quality), each a ratio to a baseline "
+                                       "measured in the same run; writes bench.json and bench.md. See the Benchmarks chapter.")
+    bench.add_argument('--quick', action='store_true', help="toy sizes, one round: checks that every row runs (seconds)")
+    bench.add_argument('--quality', action='store_true', help="the training-quality runs instead (CPT against static training; "
+                                                              "hours on two CPU cores; resumable: finished runs are skipped)")
+    bench.add_argument('--budget', type=float, metavar='MINUTES', help="--quality: start no run after this many minutes")
+    bench.add_argument('--device', default='auto', help="'auto' (CUDA if present), 'cpu', 'cuda', ... (default: auto)")
+    bench.add_argument('--output', default='bench', help="folder for bench.json and bench.md (default: bench)")
+    corpus = sub.add_parser('corpus', help="download the larger corpus (Python's documentation) for the quality benchmark",
+                            description="Fetch Debian's python3.11-doc once, check it against its pinned SHA-256 and extract "
+                                        "its text; the benchmark's large-corpus runs read it. The only command that needs a network.")
+    corpus.add_argument('--folder', help="where to put it (default: the cache, ~/.cache/cpt_nb or $CPT_NB_CACHE)")
+    corpus.add_argument('--deb', metavar='FILE', help="a copy of the package already on disk, instead of downloading it")
 
 # %% ../nbs/12_cli.ipynb #caad3ddd
 def _parser() -> argparse.ArgumentParser:
@@ -97,6 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument('--output', help="folder for the run (default: runs/train-<date>-<time>)")
     train.add_argument('--resume', metavar='DIR', help="continue the run saved in DIR from its newest checkpoint")
     train.add_argument('--overwrite', action='store_true', help="start over in an --output folder that holds a run (its files are deleted)")
+    train.add_argument('--preset', choices=list(PRESETS), help="a recipe the run starts from; options given beside it win "
+                                                               "(paper-lm: CPT's language-model recipe, 4-8 bits, LM head at full precision)")
     _add_fields(train, DataOptions)
     _add_fields(train, CPTConfig, MODEL_FLAGS, defaults=dict(mode=None))
     _add_fields(train, TrainConfig)
@@ -115,14 +143,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="tensor sizes (elements) for the benchmark")
     demo.add_argument('--repeats', type=int, default=20, help="timed calls per measurement")
     demo.add_argument('--bits', type=int, default=8, help="bit width for the benchmark")
-    bench = sub.add_parser('bench', help="the benchmark table: every speed figure as a ratio measured in one run",
-                           description="Speed rows (default) or training-quality rows (--quality), each a ratio to a baseline "
-                                       "measured in the same run; writes bench.json and bench.md. See the Benchmarks chapter.")
-    bench.add_argument('--quick', action='store_true', help="toy sizes, one round: checks that every row runs (seconds)")
-    bench.add_argument('--quality', action='store_true', help="the training-quality rows instead (CPT against static 8 bit; "
-                                                              "about an hour on two CPU cores)")
-    bench.add_argument('--device', default='auto', help="'auto' (CUDA if present), 'cpu', 'cuda', ... (default: auto)")
-    bench.add_argument('--output', default='bench', help="folder for bench.json and bench.md (default: bench)")
+    _add_benchmark_commands(sub)
     return p
 
 
@@ -150,7 +171,7 @@ def main(argv:list[str]|None=None) -> int:
     "Entry point of the `cpt_nb` command."
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not any(a in ('train', 'eval', 'generate', 'demo', 'bench') for a in argv) and not any(a in ('-h', '--help') for a in argv):
+    if not any(a in ('train', 'eval', 'generate', 'demo', 'bench', 'corpus') for a in argv) and not any(a in ('-h', '--help') for a in argv):
         argv = ['train', *argv]  # no subcommand: the main job
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format='%(levelname)s %(name)s: %(message)s')
@@ -173,7 +194,12 @@ def main(argv:list[str]|None=None) -> int:
         elif args.command == 'bench':
             resolve_device(args.device)  # a device that is not there: an error before anything is written
             _writable(Path(args.output))
-            bench_run(args.output, args.quick, args.quality, args.device)
+            if args.budget is not None and (not args.quality or args.budget < 0): parser.error("--budget needs --quality and minutes >= 0")
+            bench_run(args.output, args.quick, args.quality, args.device, args.budget)
+        elif args.command == 'corpus':
+            folder = fetch_python_docs(args.folder, args.deb)
+            files = text_files(folder)
+            print(f"Python's documentation: {len(files)} text files, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB, in {folder}")
     except USER_ERRORS as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         parser.exit(2, f"cpt_nb {args.command}: error: {msg}\n")

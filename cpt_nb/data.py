@@ -5,10 +5,12 @@
 # %% ../nbs/05_data.ipynb #ae46dcc8
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -16,14 +18,15 @@ from typing import Iterable, Iterator
 import torch
 from torch import Tensor
 
-from .core import hub_offline
+from .core import hub_offline, temporary_path
 
 _logger = logging.getLogger('cpt_nb.data')
 
 # %% auto #0
-__all__ = ['TEXT_SUFFIXES', 'KNOWN_DATASETS', 'OFFLINE_CHOICES', 'MAX_UNDECODABLE', 'EOS_TOKEN', 'IGNORE_INDEX',
+__all__ = ['TEXT_SUFFIXES', 'KNOWN_DATASETS', 'OFFLINE_CHOICES', 'MAX_UNDECODABLE', 'EOS_TOKEN', 'IGNORE_INDEX', 'PYTHON_DOCS',
            'pydoc_documents', 'split_paragraphs', 'load_hub_documents', 'read_text', 'text_files', 'load_documents',
            'split_documents', 'train_tokenizer', 'token_stream', 'pack_blocks', 'BlockLoader', 'LMData', 'build_data',
+           'cache_dir', 'ar_members', 'text_digest', 'extract_deb_text', 'python_docs', 'fetch_python_docs',
            'model_inputs']
 
 # %% ../nbs/05_data.ipynb #ec7f4008
@@ -299,6 +302,92 @@ def build_data(source:str|Path='pydoc', # see `load_documents`
                          f"({2 * seq_len:,} tokens): give more text, a larger valid_fraction or a smaller seq_len")
     info = dict(train_documents=len(train_docs), valid_documents=len(valid_docs), train_tokens=len(stream))
     return LMData(tokenizer, pack_blocks(stream, seq_len, _eos_id(tokenizer)), valid, seq_len, str(source), info)
+
+# %% ../nbs/05_data.ipynb #5091f3b6
+PYTHON_DOCS = dict(  # Debian's python3.11-doc: the reStructuredText sources of Python's documentation, pinned
+    url='http://deb.debian.org/debian/pool/main/p/python3.11/python3.11-doc_3.11.2-6+deb12u8_all.deb',
+    sha256='50eb63e7f636c4281e9ce1b8f10386f1def42159eddce34fc1f41c46261df71b',  # the .deb file
+    member='./usr/share/doc/python3.11/html/_sources/',  # the part of its data.tar.xz that is the corpus
+    text_sha256='930d16cdb6d46cd5e1cdac239b15b9502c475b80e9bbf1740abe591e0e5edb95',  # the extracted text (`text_digest`)
+    folder='python3.11-doc')
+
+
+def cache_dir() -> Path:
+    "Where downloaded corpora live: `$CPT_NB_CACHE`, or `~/.cache/cpt_nb`."
+    return Path(os.environ.get('CPT_NB_CACHE') or '~/.cache/cpt_nb').expanduser()
+
+
+def ar_members(data:bytes) -> dict[str, bytes]:
+    "The members of an `ar` archive (a Debian package is one), by name."
+    if not data.startswith(b'!<arch>\n'): raise ValueError("not an ar archive (a .deb file starts with '!<arch>')")
+    members, at = {}, 8
+    while at + 60 <= len(data):
+        header = data[at:at + 60]
+        name, size = header[:16].decode().strip().rstrip('/'), int(header[48:58].decode().strip())
+        members[name] = data[at + 60:at + 60 + size]
+        at += 60 + size + size % 2  # members are padded to an even length
+    return members
+
+
+def text_digest(folder:Path) -> str:
+    "SHA-256 over the text files under `folder`: each one's relative path and bytes, in sorted order."
+    h = hashlib.sha256()
+    for f in text_files(folder):
+        h.update(f.relative_to(folder).as_posix().encode() + b'\0' + f.read_bytes() + b'\0')
+    return h.hexdigest()
+
+# %% ../nbs/05_data.ipynb #aca1883e
+def extract_deb_text(deb:bytes, member:str, folder:Path) -> int:
+    "Write the `.txt` files under `member` of the package `deb`'s data archive into `folder`; return how many."
+    import io, tarfile
+    data = next((v for k, v in ar_members(deb).items() if k.startswith('data.tar')), None)
+    if data is None: raise ValueError("the package has no data.tar member")
+    n = 0
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for info in tar:
+            rel = info.name[len(member):] if info.name.startswith(member) else None
+            if not info.isfile() or not rel or not rel.endswith('.txt') or '..' in Path(rel).parts: continue
+            (folder/rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder/rel).write_bytes(tar.extractfile(info).read()); n += 1
+    return n
+
+
+def python_docs(folder:str|Path|None=None, # where the corpus was fetched; None: the cache
+                spec:dict=PYTHON_DOCS) -> Path|None:
+    "The folder of Python's documentation when it is there and its text is the pinned text; otherwise None."
+    folder = Path(folder) if folder is not None else cache_dir()/spec['folder']
+    if not folder.is_dir() or not text_files(folder): return None
+    return folder if spec['text_sha256'] is None or text_digest(folder) == spec['text_sha256'] else None
+
+# %% ../nbs/05_data.ipynb #5616ad54
+def fetch_python_docs(folder:str|Path|None=None, # where to put the text files; None: the cache
+                      deb_file:str|Path|None=None, # a copy of the package already on disk, instead of downloading it
+                      spec:dict=PYTHON_DOCS) -> Path:
+    "Download Python's documentation (Debian's `python3.11-doc`), check it against its pins and extract its text; return the folder."
+    import urllib.request
+    folder = Path(folder) if folder is not None else cache_dir()/spec['folder']
+    if python_docs(folder, spec) is not None: return folder  # already here, and intact
+    if deb_file is not None: deb = Path(deb_file).read_bytes()
+    else:
+        try:
+            with urllib.request.urlopen(spec['url'], timeout=60) as r: deb = r.read()
+        except OSError as e:
+            raise ConnectionError(f"cannot download {spec['url']}: {getattr(e, 'reason', e)}; fetch it where Debian's mirror "
+                                  "is reachable, or pass the .deb file you have (`cpt_nb corpus --deb FILE`)") from None
+    got = hashlib.sha256(deb).hexdigest()
+    if got != spec['sha256']: raise ValueError(f"the package has SHA-256 {got}, not the pinned {spec['sha256']}: refusing it")
+    tmp = temporary_path(folder)
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        if not extract_deb_text(deb, spec['member'], tmp): raise ValueError(f"the package holds no text under {spec['member']}")
+        digest = text_digest(tmp)
+        if spec['text_sha256'] is not None and digest != spec['text_sha256']:
+            raise ValueError(f"the extracted text has SHA-256 {digest}, not the pinned {spec['text_sha256']}")
+        shutil.rmtree(folder, ignore_errors=True)  # a damaged earlier copy
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, folder)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    return folder
 
 # %% ../nbs/05_data.ipynb #6ddb2c66
 def model_inputs(batch, # a dict with 'input_ids' (and optionally 'attention_mask', 'labels'), a tensor, or a tuple starting with one

@@ -29,8 +29,8 @@ from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, validate_b
 # %% auto #0
 __all__ = ['MODES', 'CPT_CONFIG_NAME', 'WEIGHTS_NAME', 'ORIGINAL_INPUTS', 'QUANT_METHODS', 'GPT2_TARGETS', 'QUANT_KINDS',
            'CPT_STATE_NAME', 'PRETRAINED', 'PRETRAINED_INSTALL', 'WEIGHT_FILES', 'CPTConfig', 'find_targets',
-           'CPTModel', 'gpt2_config', 'pretrained_source', 'pretrained_available', 'check_model_folder',
-           'load_hf_model', 'load_tokenizer']
+           'full_precision_names', 'CPTModel', 'gpt2_config', 'pretrained_source', 'pretrained_available',
+           'check_model_folder', 'load_hf_model', 'load_tokenizer']
 
 # %% ../nbs/04_model.ipynb #1a5e0c3b
 MODES = ('lora', 'full')
@@ -53,6 +53,7 @@ class CPTConfig:
     smoothing:float|None=0.5 # SmoothQuant strength alpha in [0, 1] for outlier channels (quantized path only); None: off
     weight_group_size:int|None=None # weight ranges per group of this many inputs of a row; None: one range per row
     rotation:int|None=64 # largest Hadamard block rotating each layer's inputs and weight when quantized; None: off
+    full_precision_modules:list[str]|None=None # wrapped layers (names matched as suffixes) whose quantizers stay off at every precision; they keep their adapter and train
 
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # normalising a frozen dataclass
@@ -69,15 +70,18 @@ class CPTConfig:
         check_outlier_options(self.smoothing, self.rotation)
         if self.weight_group_size is not None:
             put('weight_group_size', check_int(self.weight_group_size, 'weight_group_size', lambda g: g >= 1, "None or an int >= 1"))
+        if isinstance(self.full_precision_modules, str): put('full_precision_modules', [self.full_precision_modules])
+        elif self.full_precision_modules is not None: put('full_precision_modules', list(self.full_precision_modules))
         if isinstance(self.target_modules, str): put('target_modules', [self.target_modules])
         elif self.target_modules is not None and not callable(self.target_modules):
             put('target_modules', list(self.target_modules))
 
 # %% ../nbs/04_model.ipynb #7d3c1f58
 _ADAPTER_FIELDS = ('mode', 'target_modules', 'lora_rank', 'lora_alpha', 'grad_mode',  # must match to load an adapter
-                   'input_granularity', 'input_calibration', 'smoothing', 'weight_group_size', 'rotation')
+                   'input_granularity', 'input_calibration', 'smoothing', 'weight_group_size', 'rotation', 'full_precision_modules')
 ORIGINAL_INPUTS = dict(input_granularity='tensor', input_calibration='minmax', smoothing=None, rotation=None)  # the original CPT-LoRA code's
 _BEFORE_INPUT_OPTIONS = ORIGINAL_INPUTS  # files written before the input options existed used the original recipe
+_BEFORE_FULL_PRECISION_MODULES = dict(full_precision_modules=None)  # and files written before this field quantized every layer
 
 
 @patch
@@ -94,7 +98,7 @@ def from_dict(cls:CPTConfig, d:dict, source:str='the configuration') -> CPTConfi
     "A configuration from `to_dict`'s output, refusing keys it does not know (a file without input options means per-tensor min/max)."
     unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
     if unknown: raise ValueError(f"{source}: unknown option(s) {unknown}; known: {[f.name for f in dataclasses.fields(cls)]}")
-    return cls(**{**_BEFORE_INPUT_OPTIONS, **d})
+    return cls(**{**_BEFORE_INPUT_OPTIONS, **_BEFORE_FULL_PRECISION_MODULES, **d})
 
 
 @patch
@@ -144,6 +148,7 @@ def _name_matches(name:str, target:str) -> bool: return name == target or name.e
 
 def find_targets(model:nn.Module, # the model to search
                  target_modules:Iterable[str]|Callable[[str, nn.Module], bool]|None=None, # names, a predicate, or None for every linear layer
+                 what:str='target module', # what the names are, for error messages
                 ) -> list[str]:
     "Names of the linear layers of `model` that `target_modules` selects; a clear error for names that select nothing."
     linear = {n: m for n, m in model.named_modules() if _is_linear(m)}
@@ -155,15 +160,28 @@ def find_targets(model:nn.Module, # the model to search
         for t in targets:
             hits = [n for n, m in model.named_modules() if _name_matches(n, t)]
             if not hits:
-                raise ValueError(f"target module {t!r} matches no module of {type(model).__name__}; "
+                raise ValueError(f"{what} {t!r} matches no module of {type(model).__name__}; "
                                  f"its linear layers are named like: {', '.join(suffixes)}")
             bad = [n for n in hits if n not in linear]
             if bad:
-                raise ValueError(f"target module {t!r} matches {bad[0]!r}, a {type(model.get_submodule(bad[0])).__name__}, "
+                raise ValueError(f"{what} {t!r} matches {bad[0]!r}, a {type(model.get_submodule(bad[0])).__name__}, "
                                  "not an nn.Linear or Conv1D")
         chosen = [n for n in linear if any(_name_matches(n, t) for t in targets)]
     if not chosen: raise ValueError(f"no linear layer of {type(model).__name__} matched target_modules={target_modules!r}")
     return chosen
+
+
+def full_precision_names(model:nn.Module, # the model to search
+                         full_precision_modules:Iterable[str]|None, # layer names, matched as suffixes
+                         wrapped:list[str], # the layers `target_modules` selected
+                        ) -> list[str]:
+    "The wrapped layers that `full_precision_modules` names; an error for a name that matches none of them."
+    if not full_precision_modules: return []
+    names = find_targets(model, full_precision_modules, 'full-precision module')
+    outside = [n for n in names if n not in wrapped]
+    if outside: raise ValueError(f"full_precision_modules names {outside[0]!r}, which target_modules does not wrap "
+                                 "(a layer that is not wrapped is never quantized anyway)")
+    return names
 
 # %% ../nbs/04_model.ipynb #664391d3
 class CPTModel(nn.Module):
@@ -178,17 +196,19 @@ class CPTModel(nn.Module):
         config = CPTConfig(**kwargs) if config is None else config
         self.model = model
         names = find_targets(model, config.target_modules)
+        full = full_precision_names(model, config.full_precision_modules, names)
         out = model.get_output_embeddings()
         if config.untie_lm_head and out is not None and any(model.get_submodule(n) is out for n in names):
             self._untie_output_embeddings()
-        self.cpt_config = dataclasses.replace(config, target_modules=names)
+        self.cpt_config = dataclasses.replace(config, target_modules=names, full_precision_modules=full or None)
         self._precision = SharedPrecision(FULL_PRECISION, owner=type(self).__name__)
+        self._full_precision = SharedPrecision(FULL_PRECISION, owner=f"{type(self).__name__}'s full_precision_modules")  # never set
         self.cpt_layers = {}  # name -> CPTLinear (a plain dict: the modules are registered inside `model`)
         for name in names:
             module = model.get_submodule(name)
             in_features = module.weight.shape[0] if isinstance(module, Conv1D) else module.in_features
             layer = CPTLinear.from_module(module, **config.layer_options(in_features))
-            layer.name, layer._precision, layer.defer_input_ranges = name, self._precision, True
+            layer.name, layer._precision, layer.defer_input_ranges = name, self._full_precision if name in full else self._precision, True
             parent, _, child = name.rpartition('.')
             setattr(model.get_submodule(parent) if parent else model, child, layer)
             self.cpt_layers[name] = layer
@@ -258,6 +278,12 @@ def _set_trainable(self:CPTModel):
 def precision(self:CPTModel) -> int:
     "The bit width every CPT layer runs at (32 = full precision)."
     return self._precision.bits
+
+
+@patch(as_prop=True)
+def quantized_layers(self:CPTModel) -> dict[str, CPTLinear]:
+    "The CPT layers that run at the model's precision: all of `cpt_layers` but the `full_precision_modules`."
+    return {n: l for n, l in self.cpt_layers.items() if l._precision is self._precision}
 
 
 @patch
@@ -606,11 +632,11 @@ def _from_whole_state(cls:CPTModel, path:Path, saved:CPTConfig) -> CPTModel:
 # %% ../nbs/04_model.ipynb #f3c9e2a4
 @patch
 def quantized_state_dict(self:CPTModel, bits:int) -> dict[str, torch.Tensor]:
-    "`merged_state_dict` with every CPT layer's weight fake-quantized per output channel at `bits` (min/max ranges)."
+    "`merged_state_dict` with each quantized layer's weight fake-quantized per output channel at `bits` (min/max ranges)."
     from cpt_nb.quant import MinMaxObserver, fake_quantize, quant_range
     if validate_bits(bits) == FULL_PRECISION: return self.merged_state_dict()
     sd = self.merged_state_dict()
-    for ln, l in self.cpt_layers.items():
+    for ln, l in self.quantized_layers.items():  # the full_precision_modules stay as they are
         w, axis = sd[f'{ln}.weight'], (1 if l.fan_in_fan_out else 0)
         obs = MinMaxObserver(axis=axis).to(w.device); obs(w.detach())
         scale, zero = obs.qparams(bits)

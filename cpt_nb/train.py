@@ -35,13 +35,15 @@ from .schedule import PROFILES, CyclicPrecisionScheduler, step_cost
 _logger = logging.getLogger('cpt_nb.train')
 
 # %% auto #0
-__all__ = ['SCHEDULE_UNITS', 'EVENTS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_PREFIX', 'TrainConfig', 'lr_at', 'CancelFit', 'Callback',
-           'Learner', 'LRSchedule', 'Recorder', 'ProgressBar', 'CyclicPrecision', 'list_checkpoints',
-           'latest_checkpoint', 'DamagedCheckpoint', 'read_trainer_state', 'Checkpointing', 'CPTCallback', 'PRTResult',
-           'PrecisionRangeTest']
+__all__ = ['SCHEDULE_UNITS', 'PRT_RULES', 'MACHINE_OPTIONS', 'EVENTS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_PREFIX', 'TrainConfig',
+           'lr_at', 'CancelFit', 'Callback', 'Learner', 'LRSchedule', 'Recorder', 'ProgressBar', 'CyclicPrecision',
+           'list_checkpoints', 'latest_checkpoint', 'DamagedCheckpoint', 'read_trainer_state', 'Checkpointing',
+           'CPTCallback', 'prt_b_min', 'PRTResult', 'PrecisionRangeTest']
 
 # %% ../nbs/08_train.ipynb #a0c0f001
 SCHEDULE_UNITS = ('step', 'epoch')
+PRT_RULES = ('gain', 'near-max')  # how the Precision Range Test reads B_min from its curve (`prt_b_min`)
+MACHINE_OPTIONS = ('device', 'log_every', 'gradient_checkpointing')  # change no number: a resumed run may set them anew
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,14 @@ class TrainConfig:
     grad_clip:float|None=1.0 # clip the gradient norm to this; None: no clipping
     b_min:int|None=None # lowest precision of the cycle; None: found by the Precision Range Test
     b_max:int=8 # highest precision of the cycle (the static precision CPT replaces)
+    prt_rule:str='gain' # how the Precision Range Test reads B_min: 'gain' (CPT's) or 'near-max' (within 5% of B_max's loss)
     num_cycles:int|None=None # precision cycles; None: CPT's 32, or fewer so that a cycle has at least 16 steps
     profile:str='cosine_ramp' # schedule profile (see the schedule chapter); 'constant' at b_max is static training
     schedule_unit:str='step' # 'step': a precision per optimizer step (CPT); 'epoch': one per epoch
     seed:int=0 # seeds the weights drawn, the data order, dropout and stochastic rounding
     device:str='auto' # 'auto' (CUDA if present, else CPU), 'cpu', 'cuda', 'cuda:1', ...
     bf16:bool|None=None # bfloat16 autocast; None: on where the device supports it (CUDA with bf16), off on CPU
+    gradient_checkpointing:bool=False # recompute each block's activations in backward instead of keeping them: less memory, more time, same numbers
     calibration_batches:int=4 # batches each precision is calibrated on
     log_every:int=8 # steps between loss readings and NaN checks (each reading waits for the device)
 
@@ -82,6 +86,7 @@ class TrainConfig:
             if self.profile != 'constant' and not self.b_min <= self.b_max:
                 raise ValueError(f"b_min must not exceed b_max; got b_min={self.b_min}, b_max={self.b_max}")
         if self.num_cycles is not None: check_int(self.num_cycles, 'num_cycles', pos, "None or a positive int")
+        if self.prt_rule not in PRT_RULES: raise ValueError(f"prt_rule must be one of {PRT_RULES}; got {self.prt_rule!r}")
         if self.profile not in PROFILES: raise ValueError(f"profile must be one of {PROFILES}; got {self.profile!r}")
         if self.schedule_unit == 'step' and self.cycles > self.steps:
             raise ValueError(f"num_cycles={self.num_cycles} is more cycles than steps ({self.steps}): a cycle needs at least one step")
@@ -160,6 +165,8 @@ class Learner:
         self.config = config or TrainConfig()
         self.device = resolve_device(self.config.device)
         self.model, self.loader = model.to(self.device), loader
+        if self.config.gradient_checkpointing:  # non-reentrant: blocks whose inputs need no gradient (frozen embeddings) still pass one
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
         self.opt = torch.optim.AdamW(_param_groups(model, self.config.weight_decay), lr=self.config.lr,
                                      betas=(0.9, 0.95))
         self.bf16 = (self.device.type == 'cuda' and torch.cuda.is_bf16_supported()) if self.config.bf16 is None else self.config.bf16
@@ -227,6 +234,7 @@ def one_step(self:Learner):
     for batch in batches:
         inputs = model_inputs(batch, self.device)
         if 'labels' not in inputs: inputs['labels'] = inputs['input_ids']
+        if cfg.gradient_checkpointing: inputs['use_cache'] = False  # what checkpointing would switch off anyway, with a warning
         with self._autocast(): loss = (self.ddp or self.model)(**inputs).loss / cfg.accumulate
         loss.backward()
         total += loss.detach().float()
@@ -486,9 +494,10 @@ def load_checkpoint(self:Learner, path:str|Path) -> Learner:
         except DamagedCheckpoint as e: damaged.append(str(e))
     else: raise DamagedCheckpoint('; '.join(damaged) + ('' if len(damaged) == 1 else ': no checkpoint is intact'))
     if damaged: _logger.warning("%s; resuming from %s, the newest intact checkpoint", '; '.join(damaged), ckpt.name)
-    mine = dataclasses.asdict(self.config)
-    diff = [k for k in mine if k not in ('device', 'log_every') and state['train_config'].get(k) != mine[k]]
-    if diff: raise ValueError(f"{ckpt} was saved by a run with {diff[0]}={state['train_config'].get(diff[0])!r}; "
+    mine, saved = dataclasses.asdict(self.config), {f.name: f.default for f in dataclasses.fields(TrainConfig)}  # a field added since: its default
+    saved.update(state['train_config'])
+    diff = [k for k in mine if k not in MACHINE_OPTIONS and saved.get(k) != mine[k]]
+    if diff: raise ValueError(f"{ckpt} was saved by a run with {diff[0]}={saved.get(diff[0])!r}; "
                               f"this one has {mine[diff[0]]!r}: resume with the same options")
     if isinstance(self.model, CPTModel) and state['cpt_config'] != self.model.cpt_config.to_dict():
         raise ValueError(f"{ckpt} was saved with a different CPTConfig: resume with the model it was saved with")
@@ -546,13 +555,27 @@ class CPTCallback(TrainerCallback):
         check_nonfinite()
 
 # %% ../nbs/08_train.ipynb #34ecc87c
+def prt_b_min(curve:dict[int, float], # metric (lower is better) by precision, consecutive precisions
+              threshold:float=0.05, # a relative gain ('gain'), or a relative distance from the highest precision's metric ('near-max')
+              rule:str='gain', # 'gain': CPT's rule; 'near-max': the lowest precision close enough to the highest
+             ) -> int:
+    "B_min read from a Precision Range Test's curve."
+    bits = sorted(curve)
+    if rule == 'gain':  # the first precision whose improvement over the one below passes the threshold
+        return next((b for b in bits if b - 1 in curve and (curve[b - 1] - curve[b]) / max(abs(curve[b - 1]), 1e-12) > threshold), bits[0])
+    if rule == 'near-max':  # the lowest precision whose metric is within `threshold` of the highest's
+        return next(b for b in bits if curve[b] <= curve[bits[-1]] + threshold * abs(curve[bits[-1]]))
+    raise ValueError(f"rule must be one of {PRT_RULES}; got {rule!r}")
+
+
 @dataclass
 class PRTResult:
     "What a Precision Range Test found: the bit range and the measured curve."
-    b_min:int # first precision whose relative improvement passed the threshold
+    b_min:int # the lowest precision of the range, by `rule`
     b_max:int # the target precision
     curve:dict[int, float] # metric (lower is better) at each precision tried
-    threshold:float # the relative improvement that counted
+    threshold:float # what counted: a relative gain ('gain'), or a relative distance from the target's metric ('near-max')
+    rule:str='gain' # how `b_min` was read from the curve (`prt_b_min`)
 
     def plot(self, ax=None):
         "Plot the metric against bits, with the range found shaded; returns the Axes."
@@ -574,7 +597,8 @@ class PrecisionRangeTest:
                  eval_batches:Iterable=(), # batches of token ids for the default metric (mean loss, dropout off)
                  start_bits:int=2, # the lowest precision tried
                  target_bits:int=8, # B_max: the static precision CPT replaces
-                 threshold:float=0.05, # relative improvement that marks B_min
+                 threshold:float=0.05, # relative improvement that marks B_min ('gain'), or distance from B_max's metric ('near-max')
+                 rule:str='gain', # how B_min is read from the curve: `prt_b_min`
                  metric:Callable|None=None, # `metric(model, bits) -> float`, lower is better; default: mean loss
                  train_step:Callable|None=None, # `train_step(model, bits)`, run before measuring each precision
                  optimizer:torch.optim.Optimizer|None=None, # the optimizer `train_step` uses: its state is restored too
@@ -583,7 +607,8 @@ class PrecisionRangeTest:
         if not (start_bits < target_bits and target_bits in QUANTIZED_BITS):
             raise ValueError(f"need start_bits < target_bits, both in 2..18; got {start_bits} and {target_bits}")
         if threshold < 0: raise ValueError(f"threshold must be >= 0; got {threshold}")
-        self.model, self.calibration, self.threshold = model, calibration, threshold
+        if rule not in PRT_RULES: raise ValueError(f"rule must be one of {PRT_RULES}; got {rule!r}")
+        self.model, self.calibration, self.threshold, self.rule = model, calibration, threshold, rule
         self.eval_batches = list(eval_batches)
         if metric is None and not self.eval_batches:
             raise ValueError("give eval_batches for the default metric, or a metric function")
@@ -613,9 +638,7 @@ def run(self:PrecisionRangeTest) -> PRTResult:
                 model.eval()
                 curve[bits] = float(self.metric(model, bits))
             if not math.isfinite(curve[bits]): raise ValueError(f"the metric at {bits} bits is {curve[bits]}")
-    b_min = next((b for b in curve if b - 1 in curve and
-                  (curve[b - 1] - curve[b]) / max(abs(curve[b - 1]), 1e-12) > self.threshold), self.start_bits)
-    return PRTResult(b_min, self.target_bits, curve, self.threshold)
+    return PRTResult(prt_b_min(curve, self.threshold, self.rule), self.target_bits, curve, self.threshold, self.rule)
 
 # %% ../nbs/08_train.ipynb #ec920c71
 @patch

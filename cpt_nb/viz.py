@@ -244,10 +244,10 @@ class RangeExplorer:
                  gradients:bool=True, # include output gradients (one backward pass per bit width)
                 ):
         self.model, self.batch, self.gradients, self._captured = model, batch, gradients, {}
-        self.bits_list = sorted(set().union(*(l.calibrated_bits for l in model.cpt_layers.values())))
+        self.bits_list = sorted(set().union(*(l.calibrated_bits for l in model.quantized_layers.values())))
         if not self.bits_list: raise ValueError("the model is calibrated at no precision: calibrate one first "
                                                 "(CalibrationManager.ensure_calibrated(bits))")
-        self.layer = W.Dropdown(options=list(model.cpt_layers), description='layer')
+        self.layer = W.Dropdown(options=list(model.quantized_layers), description='layer')
         self.kind = W.Dropdown(options=self.kinds(self.layer.value), description='quantizer')
         self.bits = W.SelectionSlider(options=self.bits_list, value=self.bits_list[-1], description='bits')
         self.out, self.table = W.Output(), W.HTML()
@@ -301,10 +301,10 @@ def range_explorer(model:CPTModel, # a calibrated model (GPT-2, Llama, any CPTMo
 # %% ../nbs/09_viz.ipynb #37b77d47
 def input_ranges(model:CPTModel) -> tuple[str, dict[str, dict[int, float]]]:
     "What each layer's input quantizer holds per calibrated precision: `('range width' or 'clip ratio', {layer: {bits: value}})`."
-    per_tensor = any(l.input_quantizers['8'].observer is not None for l in model.cpt_layers.values())
+    per_tensor = any(l.input_quantizers['8'].observer is not None for l in model.quantized_layers.values())
     what = 'range width' if per_tensor else 'clip ratio'
     table = {}
-    for name, l in model.cpt_layers.items():
+    for name, l in model.quantized_layers.items():
         row = {}
         for bits in l.calibrated_bits:
             q = l.input_quantizers[str(bits)]
@@ -365,7 +365,7 @@ def state(self:LiveDashboard) -> dict:
     if self._pending: self.losses += torch.stack(self._pending).float().tolist(); self._pending = []
     cp = self.learn.cb(CyclicPrecision)
     cal = cp.calibration if cp is not None else None
-    layers = getattr(self.learn.model, 'cpt_layers', {}).values()
+    layers = getattr(self.learn.model, 'quantized_layers', {}).values()
     calibrated = sorted(cal.calibrated_bits if cal is not None else
                         set.intersection(*(set(l.calibrated_bits) for l in layers)) if layers else set())
     grad_bits = getattr(getattr(self.learn.model, 'cpt_config', None), 'grad_bits', 8)
