@@ -773,7 +773,8 @@ def quality_summary(records:list[dict], tie:float=TIE_BAND) -> list[dict]:
                          perplexity=statistics.mean(ppl(r) for r in runs), ratio=mean,
                          low=min(ratios) if ratios else None, high=max(ratios) if ratios else None, verdict=verdict,
                          cost=statistics.mean(r['cost'] for r in runs), steps=runs[0]['steps'], tokens=runs[0]['tokens_trained'],
-                         epochs=runs[0]['epochs'], wall_min=statistics.mean(r['wall_s'] for r in runs) / 60))
+                         epochs=runs[0]['epochs'], wall_min=statistics.mean(r['wall_s'] for r in runs) / 60,
+                         cpu_min=statistics.mean(r.get('cpu_s', float('nan')) for r in runs) / 60))
     return rows
 
 
