@@ -8,13 +8,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.util
-import json
-import re
 import io
+import json
+import os
+import re
 import statistics
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 import warnings
 from functools import partial
@@ -34,7 +35,7 @@ from .schedule import CyclicPrecisionScheduler, relative_cost, step_cost, traini
 from .train import Learner, ProgressBar, TrainConfig, latest_checkpoint
 
 # %% auto #0
-__all__ = ['PEFT_TARGETS', 'TRAINING_RUNS', 'BENCH_SHAPES', 'SCHEDULES', 'SCRATCH_DOCS', 'SMOLLM2_DOCS', 'TOY', 'TIE_BAND',
+__all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'BENCH_SHAPES', 'SCRATCH_DOCS', 'SMOLLM2_DOCS', 'TOY', 'TIE_BAND',
            'time_call', 'compare', 'benchmark_fake_quant', 'saved_tensor_bytes', 'benchmark_training_step',
            'count_step_work', 'benchmark_step_table', 'benchmark_calibration', 'quantization_quality', 'ratio_rows',
            'quality_data', 'train_byte_llama', 'training_quality', 'bench_row', 'main_job_peak_rss', 'speed_rows',
@@ -387,11 +388,17 @@ def train_byte_llama(steps:int=400, # AdamW steps
     return model.eval()
 
 # %% ../nbs/11_bench.ipynb #741fbbce
-TRAINING_RUNS = {  # name -> the precision schedule of the run
-    'CPT 3-8 bit': dict(b_min=3, b_max=8),
-    'static 8 bit': dict(b_min=8, b_max=8, profile='constant'),
+SCHEDULES = {  # name -> the TrainConfig fields of the precision schedule
     'full precision': dict(b_min=32, b_max=32, profile='constant'),
+    'static 8': dict(b_min=8, b_max=8, profile='constant'),
+    'static 6': dict(b_min=6, b_max=6, profile='constant'),
+    'CPT 4-8': dict(b_min=4, b_max=8),
+    'CPT 3-8': dict(b_min=3, b_max=8),
+    'CPT 5-8': dict(b_min=5, b_max=8),
+    'CPT 4-6': dict(b_min=4, b_max=6),
 }
+# the three short runs of `training_quality`
+TRAINING_RUNS = {name: SCHEDULES[name] for name in ('CPT 3-8', 'static 8', 'full precision')}
 
 
 def training_quality(data_opts:DataOptions, # model, data, sequence length, evaluation
@@ -401,7 +408,6 @@ def training_quality(data_opts:DataOptions, # model, data, sequence length, eval
                      runs:dict|None=None, # name -> schedule fields; default `TRAINING_RUNS`
                     ) -> list[dict]:
     "Train the same model once per schedule in `runs`; a row per run: perplexity at 8 and 32 bits, cost against static 8 bit, wall time."
-    import dataclasses
     rows = []
     for i, (name, schedule) in enumerate((runs or TRAINING_RUNS).items()):
         cfg = dataclasses.replace(train, **schedule)
@@ -514,7 +520,6 @@ def main_job_peak_rss(args:list[str], # arguments of `cpt_nb train`, --output as
                       output:str|Path, # the run folder
                      ) -> float|None:
     "Peak resident memory (GiB) of `cpt_nb train ARGS --output OUTPUT` in a process of its own; None where the OS cannot say."
-    import os, tempfile
     if not hasattr(os, 'wait4'): return None
     code = "import sys; from cpt_nb.cli import main; sys.exit(main(sys.argv[1:]))"
     with tempfile.TemporaryFile() as err:
@@ -640,15 +645,6 @@ class QualityRun:
         return SCHEDULES[self.schedule]['b_max']
 
 # %% ../nbs/11_bench.ipynb #4721f8ca
-SCHEDULES = {  # name -> the TrainConfig fields of the precision schedule
-    'full precision': dict(b_min=32, b_max=32, profile='constant'),
-    'static 8': dict(b_min=8, b_max=8, profile='constant'),
-    'static 6': dict(b_min=6, b_max=6, profile='constant'),
-    'CPT 4-8': dict(b_min=4, b_max=8),
-    'CPT 3-8': dict(b_min=3, b_max=8),
-    'CPT 5-8': dict(b_min=5, b_max=8),
-    'CPT 4-6': dict(b_min=4, b_max=6),
-}
 SCRATCH_DOCS, SMOLLM2_DOCS, TOY = "small GPT-2 from scratch, Python docs", "SmolLM2-135M LoRA, Python docs (indicative)", "toy (quick)"
 
 

@@ -366,7 +366,9 @@ def resume_options(output:str|Path, # the run folder to continue
     output = Path(output)
     check_output(output, resume=True)
     run = json.loads((output/'run.json').read_text())
-    saved = dict(**run['data'], **run['cpt'], **run['train'])
+    # what the run resumes with: an option added since it was written takes the value it had then, as `load_checkpoint` does
+    defaults = lambda cls: {f.name: f.default for f in dataclasses.fields(cls)}
+    saved = {**defaults(DataOptions), **run['data'], **CPTConfig.from_dict(run['cpt']).to_dict(), **defaults(TrainConfig), **run['train']}
     given = {k: v for k, v in (given or {}).items() if v is not None and (k in saved or k in MACHINE_OPTIONS)}
     as_list = lambda v: list(v) if isinstance(v, (list, tuple)) else v
     diff = [k for k, v in given.items() if k not in MACHINE_OPTIONS and as_list(v) != as_list(saved[k])]
