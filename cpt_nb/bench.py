@@ -35,12 +35,13 @@ from .schedule import CyclicPrecisionScheduler, relative_cost, step_cost, traini
 from .train import Learner, ProgressBar, TrainConfig, latest_checkpoint
 
 # %% auto #0
-__all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'BENCH_SHAPES', 'SCRATCH_DOCS', 'SMOLLM2_DOCS', 'TOY', 'TIE_BAND',
-           'time_call', 'compare', 'benchmark_fake_quant', 'saved_tensor_bytes', 'benchmark_training_step',
-           'count_step_work', 'benchmark_step_table', 'benchmark_calibration', 'quantization_quality', 'ratio_rows',
-           'quality_data', 'train_byte_llama', 'training_quality', 'bench_row', 'main_job_peak_rss', 'speed_rows',
-           'machine_description', 'markdown_table', 'bench_run', 'QualityRun', 'quality_plan', 'run_quality',
-           'quality_record', 'quality_bench', 'quality_rows', 'quality_summary', 'plot_quality']
+__all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'BENCH_SHAPES', 'SCRATCH_DOCS', 'SMOLLM2_DOCS', 'TOY', 'HEAD_QUANTIZED',
+           'ABLATIONS', 'TIE_BAND', 'time_call', 'compare', 'benchmark_fake_quant', 'saved_tensor_bytes',
+           'benchmark_training_step', 'count_step_work', 'benchmark_step_table', 'benchmark_calibration',
+           'quantization_quality', 'ratio_rows', 'quality_data', 'train_byte_llama', 'training_quality', 'bench_row',
+           'main_job_peak_rss', 'speed_rows', 'machine_description', 'markdown_table', 'bench_run', 'QualityRun',
+           'quality_plan', 'run_quality', 'quality_record', 'quality_bench', 'quality_rows', 'quality_summary',
+           'plot_quality']
 
 # %% ../nbs/11_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
@@ -393,6 +394,11 @@ SCHEDULES = {  # name -> the TrainConfig fields of the precision schedule
     'static 8': dict(b_min=8, b_max=8, profile='constant'),
     'static 6': dict(b_min=6, b_max=6, profile='constant'),
     'CPT 4-8': dict(b_min=4, b_max=8),
+    # one factor at a time, against CPT 4-8's 32 cycles and no final stretch
+    'CPT 4-8, 8 cycles': dict(b_min=4, b_max=8, num_cycles=8),
+    'CPT 4-8, 16 cycles': dict(b_min=4, b_max=8, num_cycles=16),
+    'CPT 4-8, 64 cycles': dict(b_min=4, b_max=8, num_cycles=64),
+    'CPT 4-8, last 10% at 8': dict(b_min=4, b_max=8, final_at_max=0.1),
     'CPT 3-8': dict(b_min=3, b_max=8),
     'CPT 5-8': dict(b_min=5, b_max=8),
     'CPT 4-6': dict(b_min=4, b_max=6),
@@ -646,6 +652,9 @@ class QualityRun:
 
 # %% ../nbs/11_bench.ipynb #4721f8ca
 SCRATCH_DOCS, SMOLLM2_DOCS, TOY = "small GPT-2 from scratch, Python docs", "SmolLM2-135M LoRA, Python docs (indicative)", "toy (quick)"
+HEAD_QUANTIZED = SCRATCH_DOCS + ", LM head quantized"
+ABLATIONS = [(SCRATCH_DOCS, s) for s in ('CPT 4-8, 8 cycles', 'CPT 4-8, 16 cycles', 'CPT 4-8, 64 cycles', 'CPT 4-8, last 10% at 8')] + \
+            [(HEAD_QUANTIZED, s) for s in ('static 8', 'CPT 4-8')]  # seed 0 each: one factor changed from the pair
 
 
 def quality_plan(corpus:str|Path|None, # the larger corpus (`python_docs()`); None: its runs are left out
@@ -658,10 +667,11 @@ def quality_plan(corpus:str|Path|None, # the larger corpus (`python_docs()`); No
                            dict(steps=8, batch_size=4, calibration_batches=1)) for s in ('static 8', 'CPT 4-8')]
     if corpus is None: return []
     scratch = dict(model='scratch', data=str(corpus), eval_tokens=32768)
-    order = [('static 8', 0), ('CPT 4-8', 0), ('static 8', 1), ('CPT 4-8', 1), ('static 8', 2), ('CPT 4-8', 2),
-             ('CPT 3-8', 0), ('CPT 3-8', 1), ('full precision', 0), ('full precision', 1)]
-    plan = [QualityRun(SCRATCH_DOCS, s, seed, scratch, dict(mode='full', full_precision_modules=['lm_head']),
-                       dict(steps=1024, batch_size=16)) for s, seed in order]
+    pairs = [(SCRATCH_DOCS, s, seed) for seed in range(3) for s in ('static 8', 'CPT 4-8')]
+    rest = [(SCRATCH_DOCS, s, seed) for s in ('CPT 3-8', 'full precision') for seed in range(2)]
+    head = lambda group: dict(mode='full', full_precision_modules=[] if group == HEAD_QUANTIZED else ['lm_head'])
+    plan = [QualityRun(g, s, seed, scratch, head(g), dict(steps=1024, batch_size=16))
+            for g, s, seed in pairs + [(g, s, 0) for g, s in ABLATIONS] + rest]
     if pretrained_available('smollm2-135m'):
         smol = dict(model='smollm2-135m', data=str(corpus), eval_tokens=32768)
         plan += [QualityRun(SMOLLM2_DOCS, s, 0, smol, dict(mode='lora', full_precision_modules=['lm_head']),

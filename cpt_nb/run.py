@@ -245,7 +245,7 @@ def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|
     b_min = cfg.b_min if cfg.b_min is not None else prt['b_min'] if prt else SCRATCH_B_MIN
     write_json(output/'run.json', dict(data=dataclasses.asdict(data_opts), cpt=cpt.to_dict(), train=dataclasses.asdict(cfg), prt=prt,
                                         paths=paths, **{k: run[k] for k in ('before',) if k in run}))
-    sched = CyclicPrecisionScheduler(min(b_min, cfg.b_max), cfg.b_max, total_steps=cfg.steps, num_cycles=cfg.cycles, profile=cfg.profile)
+    sched = cfg.scheduler(b_min)
     print(f"Schedule: {sched}", file=out)
     ev = dict(seq_len=data_opts.seq_len, max_tokens=data_opts.eval_tokens)
     rec = Recorder()

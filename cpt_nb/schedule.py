@@ -92,6 +92,7 @@ class CyclicPrecisionScheduler:
                  profile:str='cosine_ramp', # one of `PROFILES`
                  rounding:str='rint', # 'rint' (CPT's code) or 'ceil' (the paper's formula)
                  total_epochs:int|None=None, # epochs in the run, instead of `total_steps`: one precision per epoch
+                 final:int=0, # the run's last steps (or epochs), held at b_max after the last cycle; the cycles share the rest
                 ):
         self.b_min, self.b_max = _check_bit_range(profile, b_min, b_max)
         _check_choice('rounding', rounding, ROUNDINGS)
@@ -104,13 +105,15 @@ class CyclicPrecisionScheduler:
         self.total = check_int(total_steps if self.unit == 'step' else total_epochs, f"total_{self.unit}s",
                              positive, "a positive int")
         self.num_cycles = check_int(num_cycles, 'num_cycles', positive, "a positive int")
-        if profile != 'constant' and self.num_cycles > self.total:
-            raise ValueError(f"num_cycles={self.num_cycles} is more cycles than {self.unit}s ({self.total}): "
-                             f"the schedule would alias; use num_cycles <= {self.total}")
+        self.final = check_int(final, 'final', lambda v: 0 <= v < self.total, f"an int in [0, {self.total}): the cycles need a {self.unit}")
+        self.cycled = self.total - self.final  # the steps (or epochs) the cycles share
+        if profile != 'constant' and self.num_cycles > self.cycled:
+            raise ValueError(f"num_cycles={self.num_cycles} is more cycles than {self.unit}s ({self.cycled}): "
+                             f"the schedule would alias; use num_cycles <= {self.cycled}")
         self.profile, self.rounding = profile, rounding
         self.total_steps = self.total if self.unit == 'step' else None
         self.total_epochs = self.total if self.unit == 'epoch' else None
-        self.cycle_length = self.total / self.num_cycles  # steps (or epochs) per cycle
+        self.cycle_length = self.cycled / self.num_cycles  # steps (or epochs) per cycle
 
     @property
     def total_cycles(self) -> int:
@@ -119,13 +122,15 @@ class CyclicPrecisionScheduler:
 
     def __repr__(self):
         return (f"{type(self).__name__}({self.b_min}..{self.b_max} bits, {self.profile}/{self.rounding}, "
-                f"{self.num_cycles} cycles of {self.cycle_length:g} {self.unit}s)")
+                f"{self.num_cycles} cycles of {self.cycle_length:g} {self.unit}s"
+                + (f", then {self.final} at {self.b_max}" if self.final else "") + ")")
 
 # %% ../nbs/02_schedule.ipynb #7f3a0e96
 @patch
 def _at(self:CyclicPrecisionScheduler, i:int) -> int:
     "Bit width at step (or epoch) `i` of the run, `i` already checked; the position in the cycle is exact."
-    return _bits_at(self.profile, i * self.num_cycles % self.total / self.total, self.b_min, self.b_max, self.rounding)
+    if i >= self.cycled: return self.b_max  # the final stretch
+    return _bits_at(self.profile, i * self.num_cycles % self.cycled / self.cycled, self.b_min, self.b_max, self.rounding)
 
 
 @patch
@@ -171,20 +176,20 @@ def precision_at(self:CyclicPrecisionScheduler, step:int, # optimizer steps done
 # %% ../nbs/02_schedule.ipynb #9d4b6e28
 @patch
 def _period(self:CyclicPrecisionScheduler) -> list[int]:
-    "Bit widths of the shortest stretch that repeats."
-    return [self._at(i) for i in range(self.total // math.gcd(self.total, self.num_cycles))]
+    "Bit widths of the shortest stretch that repeats (in the cycles)."
+    return [self._at(i) for i in range(self.cycled // math.gcd(self.cycled, self.num_cycles))]
 
 
 @patch
 def schedule(self:CyclicPrecisionScheduler) -> list[int]:
     "Bit width for every step (or epoch) of the run, in order."
-    return self._period() * math.gcd(self.total, self.num_cycles)
+    return self._period() * math.gcd(self.cycled, self.num_cycles) + [self.b_max] * self.final
 
 
 @patch
 def used_precisions(self:CyclicPrecisionScheduler) -> list[int]:
     "The distinct bit widths the run visits, ascending."
-    return sorted(set(self._period()))
+    return sorted(set(self._period()) | ({self.b_max} if self.final else set()))
 
 # %% ../nbs/02_schedule.ipynb #1ce85ab4
 def plot_schedule(scheduler:CyclicPrecisionScheduler, # the schedule to draw

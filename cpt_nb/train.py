@@ -40,12 +40,12 @@ __all__ = ['SCHEDULE_UNITS', 'PRT_RULES', 'MACHINE_OPTIONS', 'EVENTS', 'CHECKPOI
            'list_checkpoints', 'latest_checkpoint', 'DamagedCheckpoint', 'read_trainer_state', 'Checkpointing',
            'CPTCallback', 'prt_b_min', 'PRTResult', 'PrecisionRangeTest']
 
-# %% ../nbs/08_train.ipynb #a0c0f001
+# %% ../nbs/08_train.ipynb #2f2e8b64
 SCHEDULE_UNITS = ('step', 'epoch')
 PRT_RULES = ('gain', 'near-max')  # how the Precision Range Test reads B_min from its curve (`prt_b_min`)
 MACHINE_OPTIONS = ('device', 'log_every', 'gradient_checkpointing')  # change no number: a resumed run may set them anew
 
-
+# %% ../nbs/08_train.ipynb #a0c0f001
 @dataclass(frozen=True)
 class TrainConfig:
     "The options of a training run (the model's own options are in `CPTConfig`)."
@@ -62,6 +62,7 @@ class TrainConfig:
     prt_rule:str='gain' # how the Precision Range Test reads B_min: 'gain' (CPT's) or 'near-max' (within 5% of B_max's loss)
     num_cycles:int|None=None # precision cycles; None: CPT's 32, or fewer so that a cycle has at least 16 steps
     profile:str='cosine_ramp' # schedule profile (see the schedule chapter); 'constant' at b_max is static training
+    final_at_max:float=0.0 # share of the steps held at b_max at the end of the run, after the last cycle (0: none, as CPT)
     schedule_unit:str='step' # 'step': a precision per optimizer step (CPT); 'epoch': one per epoch
     seed:int=0 # seeds the weights drawn, the data order, dropout and stochastic rounding
     device:str='auto' # 'auto' (CUDA if present, else CPU), 'cpu', 'cuda', 'cuda:1', ...
@@ -88,8 +89,12 @@ class TrainConfig:
         if self.num_cycles is not None: check_int(self.num_cycles, 'num_cycles', pos, "None or a positive int")
         if self.prt_rule not in PRT_RULES: raise ValueError(f"prt_rule must be one of {PRT_RULES}; got {self.prt_rule!r}")
         if self.profile not in PROFILES: raise ValueError(f"profile must be one of {PROFILES}; got {self.profile!r}")
-        if self.schedule_unit == 'step' and self.cycles > self.steps:
-            raise ValueError(f"num_cycles={self.num_cycles} is more cycles than steps ({self.steps}): a cycle needs at least one step")
+        if not (isinstance(self.final_at_max, (int, float)) and 0 <= self.final_at_max < 1):
+            raise ValueError(f"final_at_max must be a share of the steps in [0, 1); got {self.final_at_max!r}")
+        cycled = self.steps - self.final_steps
+        if self.schedule_unit == 'step' and self.cycles > cycled:
+            before = ' before the final stretch' if self.final_steps else ''
+            raise ValueError(f"num_cycles={self.cycles} is more cycles than steps ({cycled}{before}): a cycle needs at least one step")
 
 # %% ../nbs/08_train.ipynb #7ef6cd45
 @patch(as_prop=True)
@@ -101,7 +106,22 @@ def warmup_steps(self:TrainConfig) -> int:
 @patch(as_prop=True)
 def cycles(self:TrainConfig) -> int:
     "Precision cycles over the run: `num_cycles`, or CPT's 32 capped so that each cycle has at least 16 steps."
-    return self.num_cycles if self.num_cycles is not None else max(1, min(32, self.steps // 16))
+    return self.num_cycles if self.num_cycles is not None else max(1, min(32, (self.steps - self.final_steps) // 16))
+
+
+@patch(as_prop=True)
+def final_steps(self:TrainConfig) -> int:
+    "Steps held at `b_max` at the end of the run: `final_at_max` of them, rounded."
+    return round(self.final_at_max * self.steps)
+
+
+@patch
+def scheduler(self:TrainConfig, b_min:int|None=None) -> CyclicPrecisionScheduler:
+    "The run's precision per optimizer step; `b_min`: the Precision Range Test's pick, where the config leaves B_min to it."
+    b_min = self.b_min if self.b_min is not None else b_min
+    if b_min is None: raise ValueError("this config leaves b_min to the Precision Range Test: pass the test's pick")
+    return CyclicPrecisionScheduler(min(b_min, self.b_max), self.b_max, total_steps=self.steps, num_cycles=self.cycles,
+                                    profile=self.profile, final=self.final_steps)
 
 # %% ../nbs/08_train.ipynb #82b442da
 def lr_at(step:int, # optimizer steps done (0 for the first step)
