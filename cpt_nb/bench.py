@@ -41,7 +41,7 @@ __all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'BENCH_SHAPES', 'SCRATC
            'quantization_quality', 'ratio_rows', 'quality_data', 'train_byte_llama', 'training_quality', 'bench_row',
            'main_job_peak_rss', 'speed_rows', 'machine_description', 'markdown_table', 'bench_run', 'QualityRun',
            'quality_plan', 'run_quality', 'quality_record', 'quality_bench', 'quality_rows', 'quality_summary',
-           'plot_quality']
+           'plot_quality', 'full_precision_share']
 
 # %% ../nbs/11_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
@@ -793,3 +793,9 @@ def plot_quality(records:list[dict], ax=None):
         ax.scatter([r['cost'] for r in rs], [r['perplexity'][str(r['target_bits'])] for r in rs], label=f"{schedule} ({group})", s=20)
     ax.set_xlabel('training cost (static 8 bit = 1)'); ax.set_ylabel('perplexity'); ax.legend(fontsize='x-small')
     return ax
+
+# %% ../nbs/11_bench.ipynb #e2a39007
+def full_precision_share(model:CPTModel) -> float:
+    "Share of the CPT layers' multiply-adds per token in layers kept at full precision: the part no schedule makes cheaper."
+    macs = {name: layer.in_features * layer.out_features for name, layer in model.cpt_layers.items()}
+    return sum(m for name, m in macs.items() if name not in model.quantized_layers) / sum(macs.values())
