@@ -776,7 +776,7 @@ def quality_summary(records:list[dict], tie:float=TIE_BAND) -> list[dict]:
         verdict = (None if schedule == 'static 8' or mean is None else 'tie' if abs(mean - 1) <= tie
                    else 'better' if mean < 1 else 'worse')
         rows.append(dict(group=group, schedule=schedule, seeds=[r['seed'] for r in runs],
-                         perplexity=statistics.mean(ppl(r) for r in runs), ratio=mean,
+                         perplexity=[ppl(r) for r in runs], ratio=mean,
                          low=min(ratios) if ratios else None, high=max(ratios) if ratios else None, verdict=verdict,
                          cost=statistics.mean(r['cost'] for r in runs), steps=runs[0]['steps'], tokens=runs[0]['tokens_trained'],
                          epochs=runs[0]['epochs'], wall_min=statistics.mean(r['wall_s'] for r in runs) / 60,
@@ -785,14 +785,19 @@ def quality_summary(records:list[dict], tie:float=TIE_BAND) -> list[dict]:
 
 
 def plot_quality(records:list[dict], ax=None):
-    "Perplexity at each run's target precision against its training cost (relative to static 8 bit): a point per run."
+    "Each run's perplexity over static 8 bit's of the same seed, against its training cost: a point per run that has its pair."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.5))
+    by = {(r['group'], r['schedule'], r['seed']): r for r in records}
+    ppl = lambda r: r['perplexity'][str(r['target_bits'])]
     for (group, schedule) in dict.fromkeys((r['group'], r['schedule']) for r in records):
-        rs = [r for r in records if (r['group'], r['schedule']) == (group, schedule)]
-        ax.scatter([r['cost'] for r in rs], [r['perplexity'][str(r['target_bits'])] for r in rs], label=f"{schedule} ({group})", s=20)
-    ax.set_xlabel('training cost (static 8 bit = 1)'); ax.set_ylabel('perplexity'); ax.legend(fontsize='x-small')
+        pairs = [(r, by[group, 'static 8', r['seed']]) for r in records
+                 if (r['group'], r['schedule']) == (group, schedule) and (group, 'static 8', r['seed']) in by]
+        ax.scatter([r['cost'] for r, _ in pairs], [ppl(r) / ppl(b) for r, b in pairs], label=f"{schedule} ({group})", s=20)
+    ax.axhspan(1 - TIE_BAND, 1 + TIE_BAND, color='grey', alpha=0.15, lw=0)  # the tie band
+    ax.set_xlabel('training cost (static 8 bit = 1)'); ax.set_ylabel('perplexity / static 8, same seed'); ax.legend(fontsize='x-small')
     return ax
+
 
 # %% ../nbs/11_bench.ipynb #e2a39007
 def full_precision_share(model:CPTModel) -> float:
