@@ -692,7 +692,7 @@ def run_quality(run:QualityRun, # the run
                ) -> dict:
     "Train `run` in a folder of its own -- resuming it from its newest checkpoint when it has one -- and return its result record."
     folder = runs_dir/run.slug
-    resumed = folder.is_dir() and latest_checkpoint(folder/'checkpoints') is not None
+    resumed = latest_checkpoint(folder/'checkpoints') is not None
     data_opts, cpt, cfg = _options(run, device)
     if resumed:
         saved = resume_options(folder, dict(device=device))
@@ -731,7 +731,7 @@ def quality_bench(output:str|Path, # folder: results/ (one JSON per finished run
         if result.is_file(): continue  # finished in an earlier session
         if budget_minutes is not None and time.time() - t0 >= 60 * budget_minutes:
             say(f"the budget of {budget_minutes:g} minutes is spent: stopping before {run.slug}"); break
-        say(f"{run.slug}: {'resuming' if (output/'runs'/run.slug/'checkpoints').is_dir() else 'starting'}")
+        say(f"{run.slug}: {'starting' if latest_checkpoint(output/'runs'/run.slug/'checkpoints') is None else 'resuming'}")
         (output/'runs').mkdir(parents=True, exist_ok=True)
         with open(output/'runs'/f'{run.slug}.log', 'a', buffering=1) as log: record = run_quality(run, output/'runs', device, out=log)  # line-buffered: progress shows
         write_json(result, record)
@@ -762,21 +762,29 @@ def quality_rows(records:list[dict], plan:list[QualityRun]) -> list[dict]:
 TIE_BAND = 0.01  # a paired perplexity ratio within 1 ± this is a tie (declared before the runs)
 
 
+def _ppl(r:dict) -> float: return r['perplexity'][str(r['target_bits'])]  # at the precision the run is judged at
+
+
+def _ratios(records:list[dict]) -> dict[tuple, float]:
+    "Each run's perplexity over static 8 bit's with the same group and seed, by (group, schedule, seed): the runs that have that pair."
+    base = {(r['group'], r['seed']): r for r in records if r['schedule'] == 'static 8'}
+    return {(r['group'], r['schedule'], r['seed']): _ppl(r) / _ppl(base[r['group'], r['seed']])
+            for r in records if (r['group'], r['seed']) in base}
+
+
 def quality_summary(records:list[dict], tie:float=TIE_BAND) -> list[dict]:
     "A row per group and schedule: perplexity ratio to static 8 bit paired by seed (mean, lowest, highest), verdict, cost, size, time."
-    by = {(r['group'], r['schedule'], r['seed']): r for r in records}
-    ppl = lambda r: r['perplexity'][str(r['target_bits'])]
-    rows = []
-    groups = list(dict.fromkeys(g for g, _, _ in by))
-    for group, schedule in sorted(dict.fromkeys((g, s) for g, s, _ in by), key=lambda gs: (groups.index(gs[0]), list(SCHEDULES).index(gs[1]))):
-        runs = [r for (g, s, _), r in sorted(by.items(), key=lambda kv: kv[0][2]) if (g, s) == (group, schedule)]
-        base = [by.get((group, 'static 8', r['seed'])) for r in runs]
-        ratios = [ppl(r) / ppl(b) for r, b in zip(runs, base) if b is not None]
+    paired, rows = _ratios(records), []
+    groups = list(dict.fromkeys(r['group'] for r in records))
+    for group, schedule in sorted(dict.fromkeys((r['group'], r['schedule']) for r in records),
+                                  key=lambda gs: (groups.index(gs[0]), list(SCHEDULES).index(gs[1]))):
+        runs = sorted((r for r in records if (r['group'], r['schedule']) == (group, schedule)), key=lambda r: r['seed'])
+        ratios = [paired[group, schedule, r['seed']] for r in runs if (group, schedule, r['seed']) in paired]
         mean = statistics.mean(ratios) if ratios else None
         verdict = (None if schedule == 'static 8' or mean is None else 'tie' if abs(mean - 1) <= tie
                    else 'better' if mean < 1 else 'worse')
         rows.append(dict(group=group, schedule=schedule, seeds=[r['seed'] for r in runs],
-                         perplexity=[ppl(r) for r in runs], ratio=mean,
+                         perplexity=[_ppl(r) for r in runs], ratio=mean,
                          low=min(ratios) if ratios else None, high=max(ratios) if ratios else None, verdict=verdict,
                          cost=statistics.mean(r['cost'] for r in runs), steps=runs[0]['steps'], tokens=runs[0]['tokens_trained'],
                          epochs=runs[0]['epochs'], wall_min=statistics.mean(r['wall_s'] for r in runs) / 60,
@@ -788,12 +796,10 @@ def plot_quality(records:list[dict], ax=None):
     "Each run's perplexity over static 8 bit's of the same seed, against its training cost: a point per run that has its pair."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.5))
-    by = {(r['group'], r['schedule'], r['seed']): r for r in records}
-    ppl = lambda r: r['perplexity'][str(r['target_bits'])]
-    for (group, schedule) in dict.fromkeys((r['group'], r['schedule']) for r in records):
-        pairs = [(r, by[group, 'static 8', r['seed']]) for r in records
-                 if (r['group'], r['schedule']) == (group, schedule) and (group, 'static 8', r['seed']) in by]
-        ax.scatter([r['cost'] for r, _ in pairs], [ppl(r) / ppl(b) for r, b in pairs], label=f"{schedule} ({group})", s=20)
+    paired = _ratios(records)
+    for group, schedule in dict.fromkeys((r['group'], r['schedule']) for r in records):
+        runs = [r for r in records if (r['group'], r['schedule']) == (group, schedule) and (group, schedule, r['seed']) in paired]
+        ax.scatter([r['cost'] for r in runs], [paired[group, schedule, r['seed']] for r in runs], label=f"{schedule} ({group})", s=20)
     ax.axhspan(1 - TIE_BAND, 1 + TIE_BAND, color='grey', alpha=0.15, lw=0)  # the tie band
     ax.set_xlabel('training cost (static 8 bit = 1)'); ax.set_ylabel('perplexity / static 8, same seed'); ax.legend(fontsize='x-small')
     return ax

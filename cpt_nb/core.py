@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import copy
+import dataclasses
 import functools
 import json
 import operator
@@ -21,9 +22,9 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 # %% auto #0
-__all__ = ['TEMP_SUFFIX', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'restoring', 'temporarily',
-           'restoring_state', 'temporary_path', 'remove_temporaries', 'atomic_write', 'write_json', 'save_tensors',
-           'hub_offline', 'quiet_progress', 'format_table', 'OpCounter', 'TensorMemory']
+__all__ = ['TEMP_SUFFIX', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'field_defaults', 'restoring',
+           'temporarily', 'restoring_state', 'temporary_path', 'remove_temporaries', 'atomic_write', 'write_json',
+           'save_tensors', 'hub_offline', 'quiet_progress', 'format_table', 'OpCounter', 'TensorMemory']
 
 # %% ../nbs/00_core.ipynb #445fce39
 def resolve_device(device:str|torch.device='auto') -> torch.device:
@@ -46,6 +47,15 @@ def check_int(value, # the value to check
     except TypeError: v = None
     if v is None or not ok(v): raise error(f"{name} must be {expected}; got {value!r} ({type(value).__name__})")
     return v
+
+# %% ../nbs/00_core.ipynb #23050c7f
+def field_defaults(cls) -> dict:
+    "The default of each field of the dataclass `cls` that has one, by name (a `default_factory` is called)."
+    defaults = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING: defaults[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING: defaults[f.name] = f.default_factory()
+    return defaults
 
 # %% ../nbs/00_core.ipynb #b63cec8f
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from .calibration import CalibrationManager
-from .core import format_table, quiet_progress, remove_temporaries, write_json
+from .core import field_defaults, format_table, quiet_progress, remove_temporaries, write_json
 from .data import LMData, build_data, text_files
 from .evaluate import evaluate, perplexity, sample_text
 from .model import PRETRAINED, CPTConfig, CPTModel, check_model_folder, gpt2_config, load_tokenizer
@@ -367,8 +367,7 @@ def resume_options(output:str|Path, # the run folder to continue
     check_output(output, resume=True)
     run = json.loads((output/'run.json').read_text())
     # what the run resumes with: an option added since it was written takes the value it had then, as `load_checkpoint` does
-    defaults = lambda cls: {f.name: f.default for f in dataclasses.fields(cls)}
-    saved = {**defaults(DataOptions), **run['data'], **CPTConfig.from_dict(run['cpt']).to_dict(), **defaults(TrainConfig), **run['train']}
+    saved = {**field_defaults(DataOptions), **run['data'], **CPTConfig.from_dict(run['cpt']).to_dict(), **field_defaults(TrainConfig), **run['train']}
     given = {k: v for k, v in (given or {}).items() if v is not None and (k in saved or k in MACHINE_OPTIONS)}
     as_list = lambda v: list(v) if isinstance(v, (list, tuple)) else v
     diff = [k for k, v in given.items() if k not in MACHINE_OPTIONS and as_list(v) != as_list(saved[k])]

@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from .calibration import CalibrationManager
-from .core import check_int, remove_temporaries, resolve_device, restoring, restoring_state, save_tensors, temporary_path
+from .core import check_int, field_defaults, remove_temporaries, resolve_device, restoring, restoring_state, save_tensors, temporary_path
 from .data import BlockLoader, model_inputs
 from .evaluate import mean_loss
 from .model import CPTModel
@@ -514,8 +514,7 @@ def load_checkpoint(self:Learner, path:str|Path) -> Learner:
         except DamagedCheckpoint as e: damaged.append(str(e))
     else: raise DamagedCheckpoint('; '.join(damaged) + ('' if len(damaged) == 1 else ': no checkpoint is intact'))
     if damaged: _logger.warning("%s; resuming from %s, the newest intact checkpoint", '; '.join(damaged), ckpt.name)
-    mine, saved = dataclasses.asdict(self.config), {f.name: f.default for f in dataclasses.fields(TrainConfig)}  # a field added since: its default
-    saved.update(state['train_config'])
+    mine, saved = dataclasses.asdict(self.config), {**field_defaults(TrainConfig), **state['train_config']}  # a field added since: its default
     diff = [k for k in mine if k not in MACHINE_OPTIONS and saved.get(k) != mine[k]]
     if diff: raise ValueError(f"{ckpt} was saved by a run with {diff[0]}={saved.get(diff[0])!r}; "
                               f"this one has {mine[diff[0]]!r}: resume with the same options")
