@@ -161,7 +161,7 @@ def find_recorded(rec:dict, run_dir:str|Path, what:str='data', model:bool=False)
                             f"{rec['from_run']} beside the run folder")
 
 # %% ../nbs/10_run.ipynb #c1100006
-SCRATCH_B_MIN = 3  # CPT's B_min, for a model with nothing learned yet for the Precision Range Test to measure
+SCRATCH_B_MIN = 4  # B_min of a model trained from scratch (nothing learned yet for the Precision Range Test to measure): the paper's for language models
 
 
 def _prt(model, cal, data, cfg:TrainConfig, out) -> dict:
@@ -241,7 +241,7 @@ def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|
     if cfg.b_min is None and prt is None and not scratch: prt = _prt(model, cal, data, cfg, out)
     if cfg.b_min is None and scratch:
         print(f"Precision Range Test skipped: a model trained from scratch has learned nothing to measure yet; "
-              f"B_min = {SCRATCH_B_MIN} (CPT's; set --b-min to choose)", file=out)
+              f"B_min = {SCRATCH_B_MIN} (the paper's for language models; set --b-min to choose)", file=out)
     b_min = cfg.b_min if cfg.b_min is not None else prt['b_min'] if prt else SCRATCH_B_MIN
     write_json(output/'run.json', dict(data=dataclasses.asdict(data_opts), cpt=cpt.to_dict(), train=dataclasses.asdict(cfg), prt=prt,
                                         paths=paths, **{k: run[k] for k in ('before',) if k in run}))
