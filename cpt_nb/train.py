@@ -57,7 +57,7 @@ class TrainConfig:
     warmup:int|None=None # steps of linear warm-up before the cosine decay; None: 5% of the steps
     min_lr_ratio:float=0.1 # the cosine decays to this share of the peak
     grad_clip:float|None=1.0 # clip the gradient norm to this; None: no clipping
-    b_min:int|None=None # lowest precision of the cycle; None: found by the Precision Range Test
+    b_min:int|None=None # lowest precision of the cycle; None: found by the Precision Range Test (the main job: 4 for a model trained from scratch)
     b_max:int=8 # highest precision of the cycle (the static precision CPT replaces)
     prt_rule:str='gain' # how the Precision Range Test reads B_min: 'gain' (CPT's) or 'near-max' (within 5% of B_max's loss)
     num_cycles:int|None=None # precision cycles; None: CPT's 32, or fewer so that a cycle has at least 16 steps
