@@ -31,8 +31,8 @@ _logger = logging.getLogger('cpt_nb.run')
 
 # %% auto #0
 __all__ = ['MODELS', 'PRESETS', 'SCRATCH_B_MIN', 'check_bits_list', 'DataOptions', 'default_mode', 'build_run', 'preset_options',
-           'fingerprint', 'record_path', 'record_model', 'find_recorded', 'train_run', 'eval_run', 'generate_run',
-           'check_model_name', 'check_output', 'resume_options']
+           'fingerprint', 'record_path', 'record_model', 'find_recorded', 'run_b_min', 'train_run', 'eval_run',
+           'generate_run', 'check_model_name', 'check_output', 'resume_options']
 
 # %% ../nbs/10_run.ipynb #c1100001
 MODELS = {  # built-in model names besides the PRETRAINED ones
@@ -162,6 +162,15 @@ def find_recorded(rec:dict, run_dir:str|Path, what:str='data', model:bool=False)
 
 # %% ../nbs/10_run.ipynb #c1100006
 SCRATCH_B_MIN = 4  # B_min of a model trained from scratch (nothing learned yet for the Precision Range Test to measure): the paper's for language models
+_SCRATCH_B_MIN_UNRECORDED = 3  # what it was before run.json recorded the B_min a run uses
+
+
+def run_b_min(cfg:TrainConfig, prt:dict|None, saved:dict|None=None) -> int:
+    "The B_min of a run: the one given, else the Precision Range Test's, else the one `saved` in the run.json it resumes, else `SCRATCH_B_MIN`."
+    if cfg.b_min is not None: return cfg.b_min
+    if prt: return prt['b_min']
+    if saved is not None: return saved.get('b_min', _SCRATCH_B_MIN_UNRECORDED)  # a scratch run keeps the B_min it started with
+    return SCRATCH_B_MIN
 
 
 def _prt(model, cal, data, cfg:TrainConfig, out) -> dict:
@@ -239,11 +248,12 @@ def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|
     prt = run.get('prt')
     scratch = data_opts.model == 'scratch'
     if cfg.b_min is None and prt is None and not scratch: prt = _prt(model, cal, data, cfg, out)
+    b_min = run_b_min(cfg, prt, run if resume else None)
     if cfg.b_min is None and scratch:
         print(f"Precision Range Test skipped: a model trained from scratch has learned nothing to measure yet; "
-              f"B_min = {SCRATCH_B_MIN} (the paper's for language models; set --b-min to choose)", file=out)
-    b_min = cfg.b_min if cfg.b_min is not None else prt['b_min'] if prt else SCRATCH_B_MIN
-    write_json(output/'run.json', dict(data=dataclasses.asdict(data_opts), cpt=cpt.to_dict(), train=dataclasses.asdict(cfg), prt=prt,
+              f"B_min = {b_min} (" + ("the paper's for language models" if b_min == SCRATCH_B_MIN else "the one this run started with")
+              + "; set --b-min to choose)", file=out)
+    write_json(output/'run.json', dict(data=dataclasses.asdict(data_opts), cpt=cpt.to_dict(), train=dataclasses.asdict(cfg), prt=prt, b_min=b_min,
                                         paths=paths, **{k: run[k] for k in ('before',) if k in run}))
     sched = cfg.scheduler(b_min)
     print(f"Schedule: {sched}", file=out)
