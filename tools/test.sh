@@ -4,7 +4,7 @@
 #   --slow   also run the cells flagged `#| slow`
 #   --hub    also run the cells flagged `#| hub`, which download from the Hugging Face Hub (the
 #            only way a test touches the network; without it the Hub's offline switches are on)
-# Other arguments go to pytest (e.g. -k 00_quant).
+# Other arguments go to pytest (e.g. -k 01_quant). CPT_NB_TEST_WORKERS: pytest-xdist workers (default 2; 0: one process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
@@ -37,7 +37,9 @@ python tools/make_readme.py --check
 
 # 3. The notebooks' own tests (one pytest test per notebook) and tests/*.py.
 set +e
-python -m pytest tests -p no:cacheprovider ${pytest_args[@]+"${pytest_args[@]}"}
+# Two workers (pytest-xdist): most cells are tiny models, bound by one core's Python, so two notebooks
+# at once take about half the time on two cores. CPT_NB_TEST_WORKERS sets the number; 0 runs in this process.
+python -m pytest tests -p no:cacheprovider -n "${CPT_NB_TEST_WORKERS:-2}" --dist loadgroup ${pytest_args[@]+"${pytest_args[@]}"}
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then echo "FAILED: pytest collected no tests" >&2; exit 1; fi
