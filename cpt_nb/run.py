@@ -250,9 +250,9 @@ def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|
     if cfg.b_min is None and prt is None and not scratch: prt = _prt(model, cal, data, cfg, out)
     b_min = run_b_min(cfg, prt, run if resume else None)
     if cfg.b_min is None and scratch:
-        print(f"Precision Range Test skipped: a model trained from scratch has learned nothing to measure yet; "
-              f"B_min = {b_min} (" + ("the paper's for language models" if b_min == SCRATCH_B_MIN else "the one this run started with")
-              + "; set --b-min to choose)", file=out)
+        why = "the paper's for language models" if b_min == SCRATCH_B_MIN else "the one this run started with"
+        print(f"Precision Range Test skipped: a model trained from scratch has learned nothing to measure yet; B_min = {b_min} ({why}"
+              + ("" if resume else "; set --b-min to choose") + ")", file=out)  # a resumed run keeps its options
     write_json(output/'run.json', dict(data=dataclasses.asdict(data_opts), cpt=cpt.to_dict(), train=dataclasses.asdict(cfg), prt=prt, b_min=b_min,
                                         paths=paths, **{k: run[k] for k in ('before',) if k in run}))
     sched = cfg.scheduler(b_min)
