@@ -36,9 +36,9 @@ _logger = logging.getLogger('cpt_nb.train')
 
 # %% auto #0
 __all__ = ['SCHEDULE_UNITS', 'PRT_RULES', 'MACHINE_OPTIONS', 'EVENTS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_PREFIX', 'TrainConfig',
-           'lr_at', 'CancelFit', 'Callback', 'Learner', 'LRSchedule', 'Recorder', 'ProgressBar', 'CyclicPrecision',
-           'list_checkpoints', 'latest_checkpoint', 'DamagedCheckpoint', 'read_trainer_state', 'Checkpointing',
-           'CPTCallback', 'prt_b_min', 'PRTResult', 'PrecisionRangeTest']
+           'saved_train_options', 'lr_at', 'CancelFit', 'Callback', 'Learner', 'LRSchedule', 'Recorder', 'ProgressBar',
+           'CyclicPrecision', 'list_checkpoints', 'latest_checkpoint', 'DamagedCheckpoint', 'read_trainer_state',
+           'Checkpointing', 'CPTCallback', 'prt_b_min', 'PRTResult', 'PrecisionRangeTest']
 
 # %% ../nbs/08_train.ipynb #2f2e8b64
 SCHEDULE_UNITS = ('step', 'epoch')
@@ -59,7 +59,7 @@ class TrainConfig:
     grad_clip:float|None=1.0 # clip the gradient norm to this; None: no clipping
     b_min:int|None=None # lowest precision of the cycle; None: found by the Precision Range Test (the main job: 4 for a model trained from scratch)
     b_max:int=8 # highest precision of the cycle (the static precision CPT replaces)
-    prt_rule:str='gain' # how the Precision Range Test reads B_min: 'gain' (CPT's) or 'near-max' (within 5% of B_max's loss)
+    prt_rule:str='near-max' # how the Precision Range Test reads B_min: 'near-max' (the lowest within 5% of B_max's loss) or 'gain' (CPT's)
     num_cycles:int|None=None # precision cycles; None: CPT's 32, or fewer so that a cycle has at least 16 steps
     profile:str='cosine_ramp' # schedule profile (see the schedule chapter); 'constant' at b_max is static training
     final_at_max:float=0.0 # share of the steps held at b_max at the end of the run, after the last cycle (0: none, as CPT)
@@ -122,6 +122,13 @@ def scheduler(self:TrainConfig, b_min:int|None=None) -> CyclicPrecisionScheduler
     if b_min is None: raise ValueError("this config leaves b_min to the Precision Range Test: pass the test's pick")
     return CyclicPrecisionScheduler(min(b_min, self.b_max), self.b_max, total_steps=self.steps, num_cycles=self.cycles,
                                     profile=self.profile, final=self.final_steps)
+
+# %% ../nbs/08_train.ipynb #4fad9b87
+_PRT_RULE_UNRECORDED = 'gain'  # the rule of a run saved before TrainConfig had `prt_rule`: CPT's, the only one then
+
+def saved_train_options(saved:dict) -> dict:
+    "The `TrainConfig` fields of a run or checkpoint `saved` by an earlier version: an option it lacks takes the value it had then."
+    return {**field_defaults(TrainConfig), 'prt_rule': _PRT_RULE_UNRECORDED, **saved}
 
 # %% ../nbs/08_train.ipynb #82b442da
 def lr_at(step:int, # optimizer steps done (0 for the first step)
@@ -514,7 +521,7 @@ def load_checkpoint(self:Learner, path:str|Path) -> Learner:
         except DamagedCheckpoint as e: damaged.append(str(e))
     else: raise DamagedCheckpoint('; '.join(damaged) + ('' if len(damaged) == 1 else ': no checkpoint is intact'))
     if damaged: _logger.warning("%s; resuming from %s, the newest intact checkpoint", '; '.join(damaged), ckpt.name)
-    mine, saved = dataclasses.asdict(self.config), {**field_defaults(TrainConfig), **state['train_config']}  # a field added since: its default
+    mine, saved = dataclasses.asdict(self.config), saved_train_options(state['train_config'])  # a field added since: the value it had then
     diff = [k for k in mine if k not in MACHINE_OPTIONS and saved.get(k) != mine[k]]
     if diff: raise ValueError(f"{ckpt} was saved by a run with {diff[0]}={saved.get(diff[0])!r}; "
                               f"this one has {mine[diff[0]]!r}: resume with the same options")
