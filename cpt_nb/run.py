@@ -377,7 +377,8 @@ def resume_options(output:str|Path, # the run folder to continue
     check_output(output, resume=True)
     run = json.loads((output/'run.json').read_text())
     # what the run resumes with: an option added since it was written takes the value it had then, as `load_checkpoint` does
-    saved = {**field_defaults(DataOptions), **run['data'], **CPTConfig.from_dict(run['cpt']).to_dict(), **saved_train_options(run['train'])}
+    train = saved_train_options(run['train'])
+    saved = {**field_defaults(DataOptions), **run['data'], **CPTConfig.from_dict(run['cpt']).to_dict(), **train}
     given = {k: v for k, v in (given or {}).items() if v is not None and (k in saved or k in MACHINE_OPTIONS)}
     as_list = lambda v: list(v) if isinstance(v, (list, tuple)) else v
     diff = [k for k, v in given.items() if k not in MACHINE_OPTIONS and as_list(v) != as_list(saved[k])]
@@ -392,4 +393,4 @@ def resume_options(output:str|Path, # the run folder to continue
         raise ValueError(f"the run used the Hub model {data['model']!r}, and here a folder of that name would be read instead: "
                          "resume from another working folder")
     return (DataOptions(**data), CPTConfig.from_dict(run['cpt']),
-            TrainConfig(**{**saved_train_options(run['train']), **{k: given[k] for k in MACHINE_OPTIONS if k in given}}))
+            TrainConfig(**{**train, **{k: given[k] for k in MACHINE_OPTIONS if k in given}}))
