@@ -10,21 +10,28 @@ import contextlib
 import copy
 import dataclasses
 import functools
+import hashlib
 import json
+import logging
 import operator
 import os
 import shutil
+import socket
+import sys
+import time
 import weakref
 from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
+from fastcore.basics import patch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 # %% auto #0
-__all__ = ['TEMP_SUFFIX', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'field_defaults', 'restoring',
-           'temporarily', 'restoring_state', 'temporary_path', 'remove_temporaries', 'atomic_write', 'write_json',
-           'save_tensors', 'hub_offline', 'quiet_progress', 'format_table', 'OpCounter', 'TensorMemory']
+__all__ = ['TEMP_SUFFIX', 'LOCK_NAME', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'field_defaults', 'restoring',
+           'temporarily', 'restoring_state', 'temporary_path', 'process_alive', 'remove_temporaries', 'atomic_write',
+           'write_json', 'save_tensors', 'FolderLocked', 'FolderLock', 'file_sha256', 'rank_and_world', 'fail_together',
+           'hub_offline', 'quiet_progress', 'format_table', 'OpCounter', 'TensorMemory']
 
 # %% ../nbs/00_core.ipynb #445fce39
 def resolve_device(device:str|torch.device='auto') -> torch.device:
@@ -101,9 +108,26 @@ def temporary_path(path:str|Path) -> Path:
     return path.with_name(f'.{path.name}.{os.getpid()}{TEMP_SUFFIX}')
 
 
+def process_alive(pid:int) -> bool:
+    "Is process `pid` running on this host (a zombie, which has ended, is not)?"
+    if pid <= 0: return False
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass  # it exists: another user's
+    try: return Path(f'/proc/{pid}/stat').read_text().rpartition(')')[2].split()[0] != 'Z'
+    except (OSError, IndexError): return True  # no /proc (macOS): os.kill said it exists
+
+
+def _writer_pid(path:Path) -> int|None:
+    "The process id in a temporary name `.NAME.<pid>.cpt_nb-tmp`, or None."
+    pid = path.name[:-len(TEMP_SUFFIX)].rpartition('.')[2]
+    return int(pid) if pid.isdigit() else None
+
+
 def remove_temporaries(folder:str|Path) -> list[Path]:
-    "Delete the temporary files and folders that interrupted writes left anywhere under `folder`; return them."
+    "Delete the temporary files and folders that interrupted writes left anywhere under `folder`; return them (a running process's are left alone)."
     found = sorted(Path(folder).rglob(f'*{TEMP_SUFFIX}')) if Path(folder).is_dir() else []
+    found = [p for p in found if (pid := _writer_pid(p)) is None or pid == os.getpid() or not process_alive(pid)]
     for p in found:  # a folder comes before what is inside it; that is then gone already
         if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
         else: p.unlink(missing_ok=True)
@@ -144,6 +168,137 @@ def save_tensors(tensors:dict, # name -> tensor
         seen.add(t.data_ptr()); out[k] = t
     meta = {**{k: json.dumps(v) for k, v in metadata.items()}, **(raw_metadata or {})}
     atomic_write(path, lambda tmp: save_file(out, tmp, metadata=meta))
+
+# %% ../nbs/00_core.ipynb #0d4767a8
+LOCK_NAME = '.cpt_nb.lock'  # the file that names a folder's writer
+
+
+class FolderLocked(FileExistsError):
+    "Another process holds the folder's lock."
+
+
+def _process_start(pid:int) -> str|None:
+    "When process `pid` started (clock ticks since boot, from /proc), to tell it from a later process with its id; None without /proc."
+    try: return Path(f'/proc/{pid}/stat').read_text().rpartition(')')[2].split()[19]
+    except (OSError, IndexError): return None
+
+
+def _holder_text(h:dict) -> str:
+    return f"PID {h.get('pid')} on {h.get('host')}, started {h.get('started')}" + (f": {h['command']}" if h.get('command') else '')
+
+
+class FolderLock:
+    "One writer per folder: while held, `folder/.cpt_nb.lock` names the holder (process id, host, start time, command)."
+    def __init__(self,
+                 folder:str|Path, # the folder to write in (created if missing)
+                 break_lock:bool=False, # take over a lock held on another host, whose holder cannot be checked from here
+                 say:Callable[[str], None]|None=None, # reports a lock taken over (default: a logged warning)
+                ):
+        self.path, self.break_lock, self.held = Path(folder)/LOCK_NAME, break_lock, None
+        self.say = say or logging.getLogger('cpt_nb.core').warning
+
+    def holder(self) -> dict|None:
+        "What the lock file says of its holder; None when there is no lock."
+        try: h = json.loads(self.path.read_text())
+        except FileNotFoundError: return None
+        except (ValueError, UnicodeDecodeError): h = None
+        return h if isinstance(h, dict) else dict(pid=-1, host='an unknown host (the lock file is damaged)', started='?')
+
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *exc): self.release()
+
+    def __repr__(self): return f"FolderLock({str(self.path.parent)!r}, held={self.held is not None})"
+
+# %% ../nbs/00_core.ipynb #e4b10bca
+@patch
+def _stale(self:FolderLock, h:dict, host:str) -> str|None:
+    "Why the lock `h` may be taken over (its process has ended, or the user breaks it), or None."
+    pid = h.get('pid', -1)
+    if h.get('host') == host:
+        if process_alive(pid) and h.get('process_start') in (None, _process_start(pid)): return None
+        return "whose process has ended"
+    return "from another host, broken as asked" if self.break_lock else None
+
+
+@patch
+def acquire(self:FolderLock) -> FolderLock:
+    "Take the lock, or raise `FolderLocked` naming its holder; a lock whose process has ended on this host is taken over."
+    me = dict(pid=os.getpid(), host=socket.gethostname(), started=time.strftime('%Y-%m-%d %H:%M:%S'),
+              process_start=_process_start(os.getpid()), command=' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])[:300])
+    self.path.parent.mkdir(parents=True, exist_ok=True)
+    mine = temporary_path(self.path)
+    mine.write_text(json.dumps(me))
+    try:
+        for _ in range(5):  # another process may take or give up the lock between two looks
+            try: os.link(mine, self.path); self.held = me; return self
+            except FileExistsError: pass
+            h = self.holder()
+            if h is None: continue
+            why = self._stale(h, me['host'])
+            if why is None:
+                if h.get('host') == me['host']:
+                    raise FolderLocked(f"{self.path.parent} is in use by another run ({_holder_text(h)}); wait for it to end, "
+                                       "or choose another folder")
+                raise FolderLocked(f"{self.path.parent} is locked by a run on another host ({_holder_text(h)}); if that run has "
+                                   "ended (a killed job leaves its lock), break the lock with --break-lock")
+            stale = temporary_path(self.path.with_name(self.path.name + '.stale'))
+            try: os.rename(self.path, stale)  # atomic: of two processes taking over one lock, one moves it
+            except FileNotFoundError: continue
+            if self.holder() is None and json.loads(stale.read_text() or 'null') != h:  # moved a newer lock than the one judged
+                with contextlib.suppress(FileExistsError): os.link(stale, self.path)
+                stale.unlink(); continue
+            stale.unlink()
+            self.say(f"{self.path.parent}: took over the lock of {_holder_text(h)}, {why}")
+        raise FolderLocked(f"{self.path.parent}: could not take its lock; another process keeps taking it")
+    finally: mine.unlink(missing_ok=True)
+
+
+@patch
+def release(self:FolderLock):
+    "Give the lock back, if this process still holds it."
+    if self.held is not None and self.holder() == self.held: self.path.unlink(missing_ok=True)
+    self.held = None
+
+# %% ../nbs/00_core.ipynb #4a74c70a
+def file_sha256(path:str|Path, # the file to hash
+                cache:dict|None=None, # resolved path -> [size, modification time (ns), SHA-256]: reused while both are unchanged
+               ) -> str:
+    "The SHA-256 of the bytes of file `path`, read in chunks; with `cache`, not read again while its size and modification time are the same."
+    path = Path(path).resolve()
+    st, key = path.stat(), str(path)
+    if cache is not None and list(cache.get(key, [])[:2]) == [st.st_size, st.st_mtime_ns]: return cache[key][2]
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while chunk := f.read(1 << 20): h.update(chunk)
+    if cache is not None: cache[key] = [st.st_size, st.st_mtime_ns, h.hexdigest()]
+    return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #49a3c5f9
+def rank_and_world() -> tuple[int, int]:
+    "This process's rank and the number of ranks under `torch.distributed`; (0, 1) without it."
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _rebuilt(kind:type, message:str) -> Exception:
+    try: return kind(message)
+    except Exception: return RuntimeError(message)
+
+
+def fail_together(fn:Callable, *args, **kwargs):
+    "`fn(*args, **kwargs)` on every rank; if it raises on any rank, every rank raises the error of the lowest rank that failed."
+    try: result, error = fn(*args, **kwargs), None
+    except Exception as e: result, error = None, e
+    rank, world = rank_and_world()
+    if world > 1:
+        import torch.distributed as dist
+        errors = [None] * world
+        dist.all_gather_object(errors, None if error is None else (type(error), str(error)))
+        first = next((i for i, e in enumerate(errors) if e is not None), None)
+        if first is not None and first != rank: error = _rebuilt(*errors[first])
+    if error is not None: raise error
+    return result
 
 # %% ../nbs/00_core.ipynb #3533e726
 _ON = ('1', 'true', 'yes', 'on')
