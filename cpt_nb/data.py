@@ -6,28 +6,33 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
+import json
 import logging
 import math
 import os
+import platform
 import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import torch
+from fastcore.basics import patch
 from torch import Tensor
 
-from .core import hub_offline, temporary_path
+from .core import atomic_write, file_sha256, hub_offline, temporary_path
 
 _logger = logging.getLogger('cpt_nb.data')
 
 # %% auto #0
-__all__ = ['TEXT_SUFFIXES', 'KNOWN_DATASETS', 'OFFLINE_CHOICES', 'MAX_UNDECODABLE', 'EOS_TOKEN', 'IGNORE_INDEX', 'PYTHON_DOCS',
-           'pydoc_documents', 'split_paragraphs', 'load_hub_documents', 'read_text', 'text_files', 'load_documents',
-           'split_documents', 'train_tokenizer', 'token_stream', 'pack_blocks', 'BlockLoader', 'LMData', 'build_data',
-           'cache_dir', 'ar_members', 'text_digest', 'extract_deb_text', 'python_docs', 'fetch_python_docs',
-           'model_inputs']
+__all__ = ['TEXT_SUFFIXES', 'KNOWN_DATASETS', 'OFFLINE_CHOICES', 'MAX_UNDECODABLE', 'VALID_TOLERANCE', 'EOS_TOKEN',
+           'IGNORE_INDEX', 'DATA_FORMAT', 'PYTHON_DOCS', 'pydoc_documents', 'split_paragraphs', 'text_sha256',
+           'load_hub_documents', 'read_text', 'text_files', 'load_documents', 'split_documents',
+           'split_whole_documents', 'train_tokenizer', 'token_dtype', 'token_stream', 'TokenBlocks', 'pack_blocks',
+           'BlockLoader', 'LMData', 'build_data', 'cache_dir', 'ar_members', 'text_digest', 'extract_deb_text',
+           'python_docs', 'fetch_python_docs', 'model_inputs']
 
 # %% ../nbs/05_data.ipynb #ec7f4008
 TEXT_SUFFIXES = ('.txt', '.md', '.rst', '.text')
@@ -45,6 +50,13 @@ def pydoc_documents() -> list[str]:
 def split_paragraphs(text:str) -> list[str]:
     "The paragraphs of `text`: pieces separated by blank lines, stripped, empty ones dropped."
     return [p.strip() for p in re.split(r'\n[ \t]*\n', text) if p.strip()]
+
+
+def text_sha256(documents:Iterable[str]) -> str:
+    "SHA-256 of `documents` in order (each followed by a NUL): what a run records of the text it read."
+    h = hashlib.sha256()
+    for d in documents: h.update(d.encode('utf-8', errors='surrogatepass') + b'\0')
+    return h.hexdigest()
 
 # %% ../nbs/05_data.ipynb #96e8ebdd
 def _hub_dataset(name:str) -> tuple[str, str|None]:
@@ -64,10 +76,11 @@ def _hub_unreachable(timeout:float=3.) -> str|None:
     except OSError as e: return f"{host} is not reachable ({type(e).__name__})"
     return None
 
-
+# %% ../nbs/05_data.ipynb #e72acc39
 def load_hub_documents(name:str, # `NAME`, `NAME:CONFIG`, or a known config such as "wikitext-2-raw-v1"
-                      ) -> dict[str, list[str]]:
-    "Paragraph documents of each split of a Hugging Face text dataset (needs the Hub, or its cache)."
+                       revision:str|None=None, # a commit, branch or tag of the dataset's repository; None: its main branch now
+                      ) -> dict[str, list[str]|str]:
+    "Paragraph documents of each split of a Hugging Face text dataset, and under 'revision' the commit they were read at (needs the Hub)."
     dataset, config = _hub_dataset(name)
     hint = f"without the Hub, use {OFFLINE_CHOICES}"
     if hub_offline():
@@ -76,7 +89,12 @@ def load_hub_documents(name:str, # `NAME`, `NAME:CONFIG`, or a known config such
     why = _hub_unreachable()
     if why: raise ConnectionError(f"dataset {name!r} needs the Hugging Face Hub: {why}; {hint}")
     import datasets
-    try: splits = datasets.load_dataset(dataset, config)
+    from huggingface_hub import HfApi
+    # no dataset code is ever run: `datasets` from 4.0 has no loading scripts; before, they are refused explicitly
+    safe = dict(trust_remote_code=False) if 'trust_remote_code' in inspect.signature(datasets.load_dataset).parameters else {}
+    try:
+        commit = HfApi().dataset_info(dataset, revision=revision).sha  # pinned first: the text read is the commit recorded
+        splits = datasets.load_dataset(dataset, config, revision=commit, **safe)
     except Exception as e:
         raise ConnectionError(f"could not load dataset {name!r} from the Hugging Face Hub "
                               f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); {hint}") from e
@@ -85,7 +103,7 @@ def load_hub_documents(name:str, # `NAME`, `NAME:CONFIG`, or a known config such
         if 'text' not in rows.column_names:
             raise ValueError(f"dataset {name!r} has no 'text' column (columns: {rows.column_names})")
         out[split] = split_paragraphs('\n'.join(t if t.strip() else '\n' for t in rows['text']))
-    return out
+    return {**out, 'revision': commit}
 
 # %% ../nbs/05_data.ipynb #9b1ed7ba
 MAX_UNDECODABLE = 0.01  # a text file with more undecodable characters than this share is not UTF-8 text
@@ -113,8 +131,9 @@ def text_files(folder:Path) -> list[Path]:
 
 
 def load_documents(source:str|Path='pydoc', # "pydoc", a text file, a folder of text files, or a Hub dataset name
-                  ) -> dict[str, list[str]]:
-    "Documents from `source`, by split: {'train': [...]}, plus 'validation' when the source has its own."
+                   revision:str|None=None, # a Hub dataset's commit (or branch, tag) to read
+                  ) -> dict[str, list[str]|str]:
+    "Documents from `source`, by split: {'train': [...]}, plus 'validation' when the source has its own, and a Hub dataset's 'revision'."
     if str(source) == 'pydoc': return {'train': pydoc_documents()}
     path = Path(source).expanduser()
     if path.is_file():
@@ -126,20 +145,67 @@ def load_documents(source:str|Path='pydoc', # "pydoc", a text file, a folder of 
     elif isinstance(source, Path) or os.sep in str(source) or path.suffix.lower() in TEXT_SUFFIXES:
         raise FileNotFoundError(f"no text file or folder at {path}")
     else:
-        splits = load_hub_documents(str(source))
+        splits = load_hub_documents(str(source), revision)
         train = splits.get('train') or []
         valid = splits.get('validation') or splits.get('valid') or []
         if not train: raise ValueError(f"dataset {source!r} has no 'train' split with text")
-        return {'train': train, **({'validation': valid} if valid else {})}
+        return {'train': train, **({'validation': valid} if valid else {}), 'revision': splits['revision']}
     if not docs: raise ValueError(f"{path} holds no text")
     return {'train': docs}
 
 # %% ../nbs/05_data.ipynb #71969e58
+VALID_TOLERANCE = 0.1  # the held-out share lands within this part of the share asked: 9% to 11% of the text for 10%
+
+
+def _pieces(text:str, limit:float) -> list[str]:
+    "`text` cut between paragraphs (or, inside a longer paragraph, between lines) into pieces of at most `limit` characters where it can be."
+    out = []
+    def add(parts:list[str], sep:str):
+        piece = ''
+        for part in parts:
+            if piece and len(piece) + len(sep) + len(part) > limit: out.append(piece); piece = ''
+            if len(part) > limit and sep == '\n\n' and '\n' in part:
+                if piece: out.append(piece); piece = ''
+                add(part.split('\n'), '\n')
+            else: piece = f"{piece}{sep}{part}" if piece else part
+        if piece: out.append(piece)
+    add(split_paragraphs(text), '\n\n')
+    return out
+
+# %% ../nbs/05_data.ipynb #b3d50911
 def split_documents(docs:list[str], # the documents to split
                     valid_fraction:float=0.1, # share of the characters to hold out
-                    seed:int=0, # which documents are held out
+                    seed:int=0, # which text is held out (the split seed: not the training seed)
+                    tolerance:float=VALID_TOLERANCE, # the held-out share lands within `tolerance * valid_fraction` of `valid_fraction`
                    ) -> tuple[list[str], list[str]]:
-    "Training and validation documents, split by whole documents (order kept within each side)."
+    "Training and validation documents, the held-out share within `tolerance` of the one asked: a document too long to move whole is cut between paragraphs."
+    if not 0 < valid_fraction < 1: raise ValueError(f"valid_fraction must be in (0, 1); got {valid_fraction}")
+    if not 0 < tolerance < 1: raise ValueError(f"tolerance must be in (0, 1); got {tolerance}")
+    target = valid_fraction * sum(map(len, docs))
+    low, high = target * (1 - tolerance), target * (1 + tolerance)
+    units = [(i, piece) for i, d in enumerate(docs) for piece in (_pieces(d, high - low) if len(d) > high - low else [d])]
+    if len(units) < 2: raise ValueError(f"need at least 2 documents or paragraphs to hold one out; got {len(units)}")
+    order = torch.randperm(len(units), generator=torch.Generator().manual_seed(seed)).tolist()
+    held, size = set(), 0
+    for u in order:  # a piece of at most high - low characters always fits while the share is below `low`
+        if size >= low or len(held) == len(units) - 1: break
+        if size + len(units[u][1]) <= high: held.add(u); size += len(units[u][1])
+    if size < low and len(held) < len(units) - 1:  # pieces too long to cut finer (one long line): one more, if it comes closer
+        u = min((u for u in order if u not in held), key=lambda u: abs(size + len(units[u][1]) - target))
+        if not held or abs(size + len(units[u][1]) - target) < target - size: held.add(u); size += len(units[u][1])
+    sides = ([], [])
+    for k, (i, piece) in enumerate(units):  # consecutive pieces of a document that land on one side are one document again
+        side = sides[k in held]
+        if side and side[-1][:2] == (i, k - 1): side[-1] = (i, k, side[-1][2] + '\n\n' + piece)
+        else: side.append((i, k, piece))
+    return [d for *_, d in sides[0]], [d for *_, d in sides[1]]
+
+# %% ../nbs/05_data.ipynb #edf7d558
+def split_whole_documents(docs:list[str], # the documents to split
+                          valid_fraction:float=0.1, # share of the characters to hold out
+                          seed:int=0, # which documents are held out
+                         ) -> tuple[list[str], list[str]]:
+    "The split of runs written before `split_documents`: whole documents in seeded order until `valid_fraction` is passed (order kept)."
     if not 0 < valid_fraction < 1: raise ValueError(f"valid_fraction must be in (0, 1); got {valid_fraction}")
     if len(docs) < 2: raise ValueError(f"need at least 2 documents to hold one out; got {len(docs)}")
     order = torch.randperm(len(docs), generator=torch.Generator().manual_seed(seed)).tolist()
@@ -179,33 +245,75 @@ def _eos_id(tokenizer) -> int:
     return eos
 
 
-def token_stream(documents:Iterable[str], tokenizer) -> Tensor:
-    "All `documents` tokenized and concatenated, each followed by the end-of-text token, as one 1-D tensor."
-    eos, ids = _eos_id(tokenizer), []
-    for doc in documents: ids += tokenizer(doc, add_special_tokens=False)['input_ids'] + [eos]
-    if not ids: raise ValueError("no documents to tokenize")
-    return torch.tensor(ids, dtype=torch.long)
+def token_dtype(vocab_size:int) -> torch.dtype:
+    "The smallest integer type that holds every token id of a vocabulary of `vocab_size`: 2 bytes a token up to 65,536 tokens."
+    return torch.uint16 if vocab_size <= 1 << 16 else torch.int32
+
+
+def token_stream(documents:Iterable[str], tokenizer,
+                 batch_documents:int=256, # documents tokenized at once (a fast tokenizer spreads a batch over threads)
+                ) -> Tensor:
+    "All `documents` tokenized and concatenated, each followed by the end-of-text token, as one 1-D tensor of `token_dtype` ids."
+    eos, dtype = _eos_id(tokenizer), token_dtype(len(tokenizer))
+    chunks, batch = [], []
+    def flush():
+        ids = [t for doc in tokenizer(batch, add_special_tokens=False)['input_ids'] for t in (*doc, eos)]
+        batch.clear()
+        if ids and max(ids) > torch.iinfo(dtype).max:
+            raise ValueError(f"token id {max(ids)} does not fit {dtype}: the tokenizer has ids beyond its {len(tokenizer):,} tokens")
+        chunks.append(torch.tensor(ids, dtype=torch.int64).to(dtype))
+    for doc in documents:
+        batch.append(doc)
+        if len(batch) == batch_documents: flush()
+    if batch: flush()
+    stream = torch.cat(chunks) if chunks else torch.zeros(0, dtype=dtype)
+    if not len(stream): raise ValueError("no documents to tokenize")
+    return stream
+
+# %% ../nbs/05_data.ipynb #8179cce2
+class TokenBlocks:
+    "Blocks of `seq_len` tokens cut from one token stream, the last padded: `blocks[i]` is `{'input_ids', 'labels'}`, as a dataset's item."
+    def __init__(self,
+                 stream:Tensor, # 1-D token ids (`token_stream`), of any integer type: it is kept as it is, not copied
+                 seq_len:int, # tokens per block
+                 pad_id:int, # fills the last block (its label is -100)
+                ):
+        if seq_len < 2: raise ValueError(f"seq_len must be at least 2; got {seq_len}")
+        if stream.ndim != 1 or not len(stream): raise ValueError(f"stream must be a non-empty 1-D tensor; got shape {tuple(stream.shape)}")
+        self.stream, self.seq_len, self.pad_id = stream, seq_len, pad_id
+
+    def __len__(self) -> int: return math.ceil(len(self.stream) / self.seq_len)
+
+    def __getitem__(self, index) -> dict[str, Tensor]:
+        "Block(s) `index` -- an int, a slice, or a list or tensor of ints -- as int64 `input_ids` and `labels` (-100 on padding)."
+        n = len(self)
+        rows = torch.arange(n)[index] if isinstance(index, slice) else torch.as_tensor(index, dtype=torch.long)
+        one, rows = rows.ndim == 0, rows.reshape(-1)
+        if len(rows) and not (-n <= int(rows.min()) and int(rows.max()) < n): raise IndexError(f"block index out of range for {n} blocks")
+        pos = (rows % n)[:, None] * self.seq_len + torch.arange(self.seq_len)
+        pad = pos >= len(self.stream)
+        ids = self.stream[pos.clamp(max=len(self.stream) - 1)].long().masked_fill(pad, self.pad_id)
+        out = dict(input_ids=ids, labels=ids.masked_fill(pad, IGNORE_INDEX))
+        return {k: v[0] for k, v in out.items()} if one else out
+
+    def __repr__(self): return f"TokenBlocks({len(self)} blocks of {self.seq_len}, {len(self.stream):,} tokens, {self.stream.dtype})"
 
 
 def pack_blocks(stream:Tensor, # 1-D token ids (`token_stream`)
                 seq_len:int, # tokens per block
                 pad_id:int, # fills the last block (its label is -100)
-               ) -> dict[str, Tensor]:
-    "`stream` cut into `(blocks, seq_len)` `input_ids`, the tail padded; `labels` equal `input_ids` except -100 on padding."
-    if seq_len < 2: raise ValueError(f"seq_len must be at least 2; got {seq_len}")
-    if stream.ndim != 1 or not len(stream): raise ValueError(f"stream must be a non-empty 1-D tensor; got shape {tuple(stream.shape)}")
-    n = math.ceil(len(stream) / seq_len)
-    ids = torch.full((n * seq_len,), pad_id, dtype=torch.long)
-    ids[:len(stream)] = stream
-    labels = ids.clone()
-    labels[len(stream):] = IGNORE_INDEX
-    return dict(input_ids=ids.view(n, seq_len), labels=labels.view(n, seq_len))
+               ) -> TokenBlocks:
+    "`stream` cut into blocks of `seq_len`, the tail padded; `labels` equal `input_ids` except -100 on padding (`blocks[:]`: all of them)."
+    return TokenBlocks(stream, seq_len, pad_id)
+
+
+def _count(blocks) -> int: return len(blocks['input_ids']) if isinstance(blocks, dict) else len(blocks)
 
 # %% ../nbs/05_data.ipynb #00532c0d
 class BlockLoader:
     "Seeded, resumable batches of packed blocks (`input_ids`, `labels`), optionally one rank's share."
     def __init__(self,
-                 blocks:dict[str, Tensor], # `pack_blocks` output
+                 blocks:TokenBlocks|dict[str, Tensor], # `pack_blocks` output, or a dict of `(blocks, seq_len)` tensors
                  batch_size:int, # blocks per batch (per rank)
                  seed:int=0, # order of the blocks in each epoch
                  shuffle:bool=True, # False: blocks in order
@@ -213,14 +321,14 @@ class BlockLoader:
                 ):
         if batch_size < 1: raise ValueError(f"batch_size must be at least 1; got {batch_size}")
         if not 0 <= rank < world_size: raise ValueError(f"need 0 <= rank < world_size; got {rank}, {world_size}")
-        n = len(blocks['input_ids'])
+        n = _count(blocks)
         if n < world_size: raise ValueError(f"{n} block(s) cannot be shared by {world_size} ranks")
         self.blocks, self.batch_size, self.seed, self.shuffle = blocks, batch_size, seed, shuffle
         self.rank, self.world_size = rank, world_size
         self.epoch, self.position = 0, 0  # position: batches already read in this epoch
 
     def _indices(self, epoch:int) -> Tensor:
-        n = len(self.blocks['input_ids'])
+        n = _count(self.blocks)
         order = (torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
                  if self.shuffle else torch.arange(n))
         per_rank = math.ceil(n / self.world_size)
@@ -229,7 +337,7 @@ class BlockLoader:
 
     def __len__(self) -> int:
         "Batches per epoch (on this rank)."
-        return math.ceil(math.ceil(len(self.blocks['input_ids']) / self.world_size) / self.batch_size)
+        return math.ceil(math.ceil(_count(self.blocks) / self.world_size) / self.batch_size)
 
     def __iter__(self) -> Iterator[dict[str, Tensor]]:
         "The rest of the current epoch's batches; at its end the loader moves to the next epoch."
@@ -237,7 +345,7 @@ class BlockLoader:
         while self.position < len(self):
             i = idx[self.position * self.batch_size:(self.position + 1) * self.batch_size]
             self.position += 1
-            yield {k: v[i] for k, v in self.blocks.items()}
+            yield {k: v[i] for k, v in self.blocks.items()} if isinstance(self.blocks, dict) else self.blocks[i]
         self.epoch, self.position = self.epoch + 1, 0
 
     def state_dict(self) -> dict: return dict(epoch=self.epoch, position=self.position, seed=self.seed)
@@ -247,7 +355,7 @@ class BlockLoader:
         self.epoch, self.position = int(state['epoch']), int(state['position'])
 
     def __repr__(self):
-        return (f"BlockLoader({len(self.blocks['input_ids'])} blocks of {self.blocks['input_ids'].shape[1]}, batch {self.batch_size}, "
+        return (f"BlockLoader({_count(self.blocks)} blocks, batch {self.batch_size}, "
                 f"epoch {self.epoch}, batch {self.position}/{len(self)})")
 
 # %% ../nbs/05_data.ipynb #d83daf10
@@ -255,11 +363,11 @@ class BlockLoader:
 class LMData:
     "A tokenizer, packed training blocks and the held-out validation stream."
     tokenizer:object # a `transformers` tokenizer
-    train:dict[str, Tensor] # `pack_blocks` output for the training documents
+    train:TokenBlocks # the training documents' blocks (`pack_blocks`)
     valid:Tensor # the validation documents as one 1-D token stream (`token_stream`)
     seq_len:int # tokens per training block
     source:str # where the text came from
-    info:dict = field(default_factory=dict) # counts, for reports
+    info:dict = field(default_factory=dict) # counts, shares and the text's fingerprint, for reports and records
 
     def loader(self, batch_size:int, seed:int=0, **kwargs) -> BlockLoader:
         "A `BlockLoader` over the training blocks (`kwargs`: shuffle, rank, world_size)."
@@ -267,41 +375,92 @@ class LMData:
 
     def calibration_batches(self, num_batches:int, batch_size:int) -> list[dict[str, Tensor]]:
         "The first `num_batches` batches of training blocks, in order: a fixed calibration set."
-        ids = self.train['input_ids'][:num_batches * batch_size]
+        ids = self.train[:num_batches * batch_size]['input_ids']
         return [dict(input_ids=ids[i:i + batch_size]) for i in range(0, len(ids), batch_size)]
 
     def check_size(self, batch_size:int):
         "Refuse training blocks fewer than one batch of `batch_size`."
-        blocks = len(self.train['input_ids'])
+        blocks = len(self.train)
         if blocks < batch_size:
             raise ValueError(f"{self.source}: {self.info.get('train_tokens', 0):,} training tokens make {blocks} blocks of {self.seq_len}; "
                              f"one batch needs {batch_size} ({batch_size * self.seq_len:,} tokens): give more text, "
                              "or a smaller --batch-size or --seq-len")
 
     def __repr__(self):
-        return (f"LMData({self.source!r}: {self.info.get('train_tokens', 0):,} training tokens in {len(self.train['input_ids'])} "
-                f"blocks of {self.seq_len}, {len(self.valid):,} validation tokens, vocabulary {len(self.tokenizer):,})")
+        asked, share = self.info.get('valid_fraction'), self.info.get('valid_share')
+        held = ('' if share is None else f" ({share:.1%} of the text held out, {asked:.1%} asked)" if asked is not None
+                else f" ({share:.1%} of the text: the source's own validation split)")
+        return (f"LMData({self.source!r}: {self.info.get('train_tokens', 0):,} training tokens in {len(self.train)} "
+                f"blocks of {self.seq_len}, {len(self.valid):,} validation tokens{held}, vocabulary {len(self.tokenizer):,})")
 
 # %% ../nbs/05_data.ipynb #b073b671
 def build_data(source:str|Path='pydoc', # see `load_documents`
                tokenizer=None, # a tokenizer; None: train a byte-level BPE on the training documents
                seq_len:int=128, # tokens per training block
                valid_fraction:float=0.1, # share of characters held out, when the source has no validation split
-               seed:int=0, # which documents are held out
+               seed:int=0, # which text is held out: the split seed
                vocab_size:int=4096, # of the trained tokenizer
+               revision:str|None=None, # a Hub dataset's commit (or branch, tag) to read
+               split:Callable=split_documents, # `split(docs, valid_fraction, seed)`; `split_whole_documents` for runs that predate the split seed
               ) -> LMData:
-    "Documents from `source`, split, tokenized and packed."
-    splits = load_documents(source)
+    "Documents from `source`, split, tokenized and packed; `info` records the shares, the text's fingerprint and where it came from."
+    splits = load_documents(source, revision)
     if 'validation' in splits: train_docs, valid_docs = splits['train'], splits['validation']
-    else: train_docs, valid_docs = split_documents(splits['train'], valid_fraction, seed)
+    else: train_docs, valid_docs = split(splits['train'], valid_fraction, seed)
     if tokenizer is None: tokenizer = train_tokenizer(train_docs, vocab_size)
     stream = token_stream(train_docs, tokenizer)
     valid = token_stream(valid_docs, tokenizer)
     if len(valid) < 2 * seq_len:
         raise ValueError(f"{source}: {len(valid):,} held-out tokens, fewer than two evaluation windows of {seq_len} "
                          f"({2 * seq_len:,} tokens): give more text, a larger valid_fraction or a smaller seq_len")
-    info = dict(train_documents=len(train_docs), valid_documents=len(valid_docs), train_tokens=len(stream))
+    held, total = sum(map(len, valid_docs)), sum(map(len, splits['train'])) + sum(map(len, splits.get('validation', [])))
+    info = dict(train_documents=len(train_docs), valid_documents=len(valid_docs), train_tokens=len(stream), valid_tokens=len(valid),
+                valid_fraction=None if 'validation' in splits else valid_fraction, valid_share=held / total,
+                text_sha256=text_sha256(splits['train'] + splits.get('validation', [])),
+                **({'python': platform.python_version()} if str(source) == 'pydoc' else {}),
+                **({'revision': splits['revision']} if 'revision' in splits else {}))
     return LMData(tokenizer, pack_blocks(stream, seq_len, _eos_id(tokenizer)), valid, seq_len, str(source), info)
+
+# %% ../nbs/05_data.ipynb #8aa4eb5c
+DATA_FORMAT = 1  # the version of a saved `LMData` folder (`LMData.save`)
+
+
+@patch
+def save(self:LMData, folder:str|Path) -> dict:
+    "Write the token ids (2 or 4 bytes each) and what describes them into `folder`, each file atomically; return the description."
+    folder, files = Path(folder), {}
+    for name, stream in (('train.tokens', self.train.stream), ('valid.tokens', self.valid)):
+        array = stream.contiguous().numpy()
+        atomic_write(folder/name, array.tofile)
+        files[name] = dict(tokens=len(stream), sha256=hashlib.sha256(array).hexdigest())
+    record = dict(format=DATA_FORMAT, dtype=str(self.valid.dtype).replace('torch.', ''), seq_len=self.seq_len, pad_id=self.train.pad_id,
+                  source=self.source, info=self.info, files=files)
+    atomic_write(folder/'data.json', lambda tmp: Path(tmp).write_text(json.dumps(record, indent=1)))  # last: marks the folder whole
+    return record
+
+
+@patch(cls_method=True)
+def load(cls:LMData, folder:str|Path, tokenizer, # the tokenizer the ids belong to
+         expected:dict|None=None, # a description `save` returned: the files must match its fingerprints
+        ) -> LMData:
+    "The data saved in `folder`, memory-mapped (nothing is read until used) after checking each file's size and SHA-256."
+    import numpy as np
+    folder = Path(folder)
+    if not (folder/'data.json').is_file(): raise FileNotFoundError(f"no saved token ids in {folder} (no data.json)")
+    record = json.loads((folder/'data.json').read_text())
+    if record.get('format') != DATA_FORMAT: raise ValueError(f"{folder/'data.json'}: format {record.get('format')!r}, this cpt_nb reads {DATA_FORMAT}")
+    if expected is not None and expected.get('files') != record['files']:
+        raise ValueError(f"{folder/'data.json'} describes other token ids than the run recorded: the folder was changed or replaced")
+    streams = {}
+    for name, want in record['files'].items():
+        f, itemsize = folder/name, torch.empty(0, dtype=getattr(torch, record['dtype'])).element_size()
+        if not f.is_file(): raise FileNotFoundError(f"{f} is missing")
+        if f.stat().st_size != want['tokens'] * itemsize or file_sha256(f) != want['sha256']:
+            raise ValueError(f"{f} is damaged: its bytes are not the {want['tokens']:,} token ids that were saved (size or SHA-256 differs)")
+        mapped = np.memmap(f, dtype=np.dtype(record['dtype']).newbyteorder('<'), mode='c')  # copy-on-write: pages read when touched
+        streams[name] = torch.from_numpy(mapped)
+    return cls(tokenizer, TokenBlocks(streams['train.tokens'], record['seq_len'], record['pad_id']), streams['valid.tokens'],
+               record['seq_len'], record['source'], record['info'])
 
 # %% ../nbs/05_data.ipynb #5091f3b6
 PYTHON_DOCS = dict(  # Debian's python3.11-doc: the reStructuredText sources of Python's documentation, pinned

@@ -55,7 +55,7 @@ def perplexity(model:torch.nn.Module, # a causal LM at the precision to measure 
             length = windows[i][1] - windows[i][0]
             group = [w for w in windows[i:i + batch_size] if w[1] - w[0] == length][:batch_size]
             i += len(group)
-            ids = torch.stack([stream[b:e] for b, e, _ in group]).to(device)
+            ids = torch.stack([stream[b:e] for b, e, _ in group]).long().to(device)  # the stream may hold 2-byte ids
             logits = model(input_ids=ids).logits.float()
             nll = F.cross_entropy(logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten(), reduction='none').view(len(group), -1)
             for row, (b, e, scored) in zip(nll, group):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import importlib.util
 import json
 import math
@@ -22,7 +23,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GPT2Config, PretrainedConfig, PreTrainedModel
 from transformers.pytorch_utils import Conv1D
 
-from .core import atomic_write, check_int, hub_offline, quiet_progress, save_tensors, temporarily
+from .core import atomic_write, check_int, file_sha256, hub_offline, quiet_progress, save_tensors, temporarily
 from .layers import CPTLinear, SharedPrecision, check_outlier_options
 from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, validate_bits
 
@@ -30,7 +31,7 @@ from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, validate_b
 __all__ = ['MODES', 'CPT_CONFIG_NAME', 'WEIGHTS_NAME', 'ORIGINAL_INPUTS', 'QUANT_METHODS', 'GPT2_TARGETS', 'QUANT_KINDS',
            'CPT_STATE_NAME', 'PRETRAINED', 'PRETRAINED_INSTALL', 'WEIGHT_FILES', 'CPTConfig', 'find_targets',
            'full_precision_names', 'CPTModel', 'gpt2_config', 'pretrained_source', 'pretrained_available',
-           'check_model_folder', 'load_hf_model', 'load_tokenizer']
+           'check_model_folder', 'load_hf_model', 'load_tokenizer', 'base_fingerprint', 'check_base']
 
 # %% ../nbs/04_model.ipynb #1a5e0c3b
 MODES = ('lora', 'full')
@@ -479,7 +480,8 @@ def save_pretrained(self:CPTModel, directory:str|Path,
     "Save into `directory` a plain Hugging Face model (LoRA merged) plus cpt_nb's configuration and quantizer state."
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    meta = dict(precision=self.precision, base_model=getattr(self, 'base_model', None))
+    meta = dict(precision=self.precision, base_model=getattr(self, 'base_model', None),
+                base_fingerprint=getattr(self, 'base_fingerprint', None), **(getattr(self, 'run_record', None) or {}))
     save_tensors(self.cpt_state_dict(), d/CPT_STATE_NAME, meta)
     save_tensors(self.merged_state_dict(), d/WEIGHTS_NAME, {}, raw_metadata=dict(format='pt'))  # as transformers writes it
     atomic_write(d/'config.json', lambda tmp: Path(tmp).write_text(self.config.to_json_string()))
@@ -563,41 +565,88 @@ def _from_dir_or_hub(auto, name_or_path:str|Path, **kwargs):
 
 # %% ../nbs/04_model.ipynb #b7c1d002
 def load_hf_model(name_or_path:str|Path, # a built-in short name ("smollm2-135m"), a local directory or a Hub name
+                  revision:str|None=None, # a Hub model's commit, branch or tag
                  ) -> PreTrainedModel:
     "A Hugging Face causal LM, in float32."
-    if str(name_or_path).lower() not in PRETRAINED: return _from_dir_or_hub(AutoModelForCausalLM, name_or_path)
+    if str(name_or_path).lower() not in PRETRAINED:
+        return _from_dir_or_hub(AutoModelForCausalLM, name_or_path, **({'revision': revision} if revision else {}))
     folder, file = pretrained_source(name_or_path)
     with quiet_progress(): model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=torch.float32)
     if hasattr(model.config, 'quantization_config'): del model.config.quantization_config  # de-quantized on loading
     return model
 
 
-def load_tokenizer(name_or_path:str|Path): # a built-in short name, a local directory or a Hub name
+def load_tokenizer(name_or_path:str|Path, # a built-in short name, a local directory or a Hub name
+                   revision:str|None=None, # a Hub model's commit, branch or tag
+                  ):
     "The tokenizer that belongs to a model."
-    if str(name_or_path).lower() not in PRETRAINED: return _from_dir_or_hub(AutoTokenizer, name_or_path)
+    if str(name_or_path).lower() not in PRETRAINED:
+        return _from_dir_or_hub(AutoTokenizer, name_or_path, **({'revision': revision} if revision else {}))
     folder, file = pretrained_source(name_or_path)
     return AutoTokenizer.from_pretrained(folder, gguf_file=file)
 
+# %% ../nbs/04_model.ipynb #8de203b1
+def base_fingerprint(name_or_path:str|Path, # a built-in short name, a local directory or a Hub name
+                     cache:dict|None=None, # `file_sha256`'s cache: a file unchanged in size and time is not read again
+                     commit:str|None=None, # a Hub model's commit (`config._commit_hash` after loading)
+                    ) -> dict:
+    "What identifies a model's weights: a built-in model's package and file hash, a folder's config and weight file hashes, a Hub model's commit."
+    name = str(name_or_path)
+    if name.lower() in PRETRAINED:
+        folder, file = pretrained_source(name)
+        dist = PRETRAINED[name.lower()]['distribution']
+        return dict(kind='built-in', name=name.lower(), package=f"{dist} {importlib.metadata.version(dist)}",
+                    files={file: file_sha256(folder/file, cache)})
+    path = Path(name).expanduser()
+    if path.is_dir():
+        keep = lambda f: f.name == 'config.json' or f.name.endswith('.index.json') or any(f.match(p) for p in WEIGHT_FILES)
+        return dict(kind='folder', files={f.name: file_sha256(f, cache) for f in sorted(path.iterdir()) if f.is_file() and keep(f)})
+    return dict(kind='hub', name=name, commit=commit)
+
+
+def check_base(recorded:dict, # `base_fingerprint` when the weights were first read
+               current:dict, # `base_fingerprint` now
+               name:str, # how the user knows the model, for the message
+              ):
+    "Refuse a base model whose fingerprint is not the one `recorded`, naming the first difference."
+    if recorded == current: return
+    what = f"the base model {name} is not the one the run started from"
+    if recorded.get('kind') != current.get('kind'):
+        raise ValueError(f"{what}: it is a {current.get('kind')} model now, it was a {recorded.get('kind')} one")
+    if recorded.get('package') != current.get('package'):
+        raise ValueError(f"{what}: {current['package']} is installed, the run read {recorded['package']}; install that version to go on")
+    old, new = recorded.get('files', {}), current.get('files', {})
+    for f in sorted(old.keys() | new.keys()):
+        if f not in new: raise ValueError(f"{what}: {f} is gone")
+        if f not in old: raise ValueError(f"{what}: it has a new file, {f}")
+        if old[f] != new[f]: raise ValueError(f"{what}: {f} has other bytes now (SHA-256 {new[f][:12]}..., was {old[f][:12]}...); restore it to go on")
+    raise ValueError(f"{what}: Hub commit {current.get('commit')}, the run read {recorded.get('commit')}")
+
 # %% ../nbs/04_model.ipynb #a6d1f8b2
 @patch(cls_method=True)
-def from_pretrained(cls:CPTModel, name_or_path:str|Path, **kwargs) -> CPTModel:
+def from_pretrained(cls:CPTModel, name_or_path:str|Path,
+                    revision:str|None=None, # a Hub model's commit, branch or tag
+                    base_hashes:dict|None=None, # `file_sha256`'s cache for the base model's fingerprint
+                    **kwargs, # options of a new `CPTModel` (`CPTConfig` fields)
+                   ) -> CPTModel:
     "Load a saved CPTModel directory, a built-in model by short name, a local Hugging Face model directory, or a Hub model."
     path = Path(name_or_path)
     if (path/CPT_CONFIG_NAME).is_file():
-        if kwargs: raise ValueError(f"{path} holds a saved CPTModel; it is rebuilt as saved, so pass no options "
-                                    f"(got {sorted(kwargs)})")
+        if kwargs or revision: raise ValueError(f"{path} holds a saved CPTModel; it is rebuilt as saved, so pass no options "
+                                                f"(got {sorted([*kwargs, *(['revision'] if revision else [])])})")
         saved = CPTConfig.from_dict(json.loads((path/CPT_CONFIG_NAME).read_text()), str(path/CPT_CONFIG_NAME))
         if not (path/WEIGHTS_NAME).is_file(): raise FileNotFoundError(f"{path/WEIGHTS_NAME} is missing")
         if not (path/CPT_STATE_NAME).is_file(): return cls._from_whole_state(path, saved)
-        return cls._from_merged(path, saved)
-    model = cls(load_hf_model(name_or_path), **kwargs)
+        return cls._from_merged(path, saved, base_hashes)
+    model = cls(load_hf_model(name_or_path, revision), **kwargs)
     folder = Path(name_or_path).expanduser()  # a local folder is recorded whole: the model reloads from any working folder
     model.base_model = str(folder.resolve()) if folder.is_dir() else str(name_or_path)
+    model.base_fingerprint = base_fingerprint(name_or_path, base_hashes, commit=getattr(model.config, '_commit_hash', None))
     return model
 
 # %% ../nbs/04_model.ipynb #f3c9e2a3
 @patch(cls_method=True)
-def _from_merged(cls:CPTModel, path:Path, saved:CPTConfig) -> CPTModel:
+def _from_merged(cls:CPTModel, path:Path, saved:CPTConfig, base_hashes:dict|None=None) -> CPTModel:
     "Rebuild a model saved by `save_pretrained`: the plain model, wrapped, its CPT state loaded, each LoRA update taken out again."
     from safetensors import safe_open
     with safe_open(path/CPT_STATE_NAME, framework='pt') as f: meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
@@ -607,6 +656,8 @@ def _from_merged(cls:CPTModel, path:Path, saved:CPTConfig) -> CPTModel:
     model.load_state_dict(state, strict=False)
     base, lora = meta.get('base_model'), [l for l in model.cpt_layers.values() if l.has_lora]
     exact = lora and base is not None and (str(base).lower() in PRETRAINED and pretrained_available(base) or Path(base).is_dir())
+    if exact and meta.get('base_fingerprint'):  # saved before fingerprints: not checked
+        check_base(meta['base_fingerprint'], base_fingerprint(base, base_hashes), base)
     with torch.no_grad():
         if exact:  # the frozen weights exactly as they were: from the base model the run started from
             plain = load_hf_model(base).state_dict()
@@ -616,7 +667,7 @@ def _from_merged(cls:CPTModel, path:Path, saved:CPTConfig) -> CPTModel:
             for l in lora:
                 delta = (l.lora_B @ l.lora_A) * l.scaling
                 l.weight.sub_(delta.T if l.fan_in_fan_out else delta)
-    model.base_model = base
+    model.base_model, model.base_fingerprint = base, meta.get('base_fingerprint')
     return model
 
 
