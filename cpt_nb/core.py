@@ -30,8 +30,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 # %% auto #0
 __all__ = ['TEMP_SUFFIX', 'LOCK_NAME', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'field_defaults', 'restoring',
            'temporarily', 'restoring_state', 'temporary_path', 'process_alive', 'remove_temporaries', 'atomic_write',
-           'write_json', 'save_tensors', 'FolderLocked', 'FolderLock', 'file_sha256', 'hash_cache', 'rank_and_world',
-           'fail_together', 'hub_offline', 'quiet_progress', 'format_table', 'OpCounter', 'TensorMemory']
+           'write_json', 'save_tensors', 'FolderLocked', 'FolderLock', 'file_sha256', 'hash_cache', 'first_difference',
+           'rank_and_world', 'fail_together', 'hub_offline', 'quiet_progress', 'format_table', 'OpCounter',
+           'TensorMemory']
 
 # %% ../nbs/00_core.ipynb #445fce39
 def resolve_device(device:str|torch.device='auto') -> torch.device:
@@ -285,6 +286,20 @@ def hash_cache(path:str|Path|None):
     if path is not None and cache != before and Path(path).parent.is_dir(): write_json(path, cache)
 
 # %% ../nbs/00_core.ipynb #49a3c5f9
+def first_difference(a, b, # two JSON-like values (dicts, lists, numbers, strings)
+                     path:str='', # where they sit, for the answer
+                    ) -> tuple[str, object, object]|None:
+    "The first place, as a dotted path, where `a` and `b` differ, with the two values there; None when they are equal."
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(a.keys() | b.keys(), key=str):
+            d = first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
+            if d is not None: return d
+        return None
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+        return next((d for i, (x, y) in enumerate(zip(a, b)) if (d := first_difference(x, y, f"{path}[{i}]")) is not None), None)
+    return None if a == b else (path, a, b)
+
+# %% ../nbs/00_core.ipynb #1ef956f8
 def rank_and_world() -> tuple[int, int]:
     "This process's rank and the number of ranks under `torch.distributed`; (0, 1) without it."
     import torch.distributed as dist

@@ -13,6 +13,7 @@ import math
 import os
 import shutil
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from .calibration import CalibrationManager
-from .core import check_int, field_defaults, remove_temporaries, resolve_device, restoring, restoring_state, save_tensors, temporary_path
+from .core import (check_int, fail_together, field_defaults, first_difference, rank_and_world, remove_temporaries, resolve_device, restoring,
+                   restoring_state, save_tensors, temporary_path)
 from .data import BlockLoader, model_inputs
 from .evaluate import mean_loss
 from .model import CPTModel
@@ -35,15 +37,16 @@ from .schedule import PROFILES, CyclicPrecisionScheduler, step_cost
 _logger = logging.getLogger('cpt_nb.train')
 
 # %% auto #0
-__all__ = ['SCHEDULE_UNITS', 'PRT_RULES', 'MACHINE_OPTIONS', 'EVENTS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_PREFIX', 'TrainConfig',
-           'saved_train_options', 'lr_at', 'CancelFit', 'Callback', 'Learner', 'LRSchedule', 'Recorder', 'ProgressBar',
-           'CyclicPrecision', 'list_checkpoints', 'latest_checkpoint', 'DamagedCheckpoint', 'read_trainer_state',
-           'Checkpointing', 'CPTCallback', 'prt_b_min', 'PRTResult', 'PrecisionRangeTest']
+__all__ = ['SCHEDULE_UNITS', 'PRT_RULES', 'MACHINE_OPTIONS', 'EVENTS', 'STOP_SIGNALS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_PREFIX',
+           'TrainConfig', 'saved_train_options', 'lr_at', 'CancelFit', 'Callback', 'Learner', 'RunStopped',
+           'LRSchedule', 'Recorder', 'ProgressBar', 'CyclicPrecision', 'list_checkpoints', 'latest_checkpoint',
+           'DamagedCheckpoint', 'read_trainer_state', 'Checkpointing', 'CPTCallback', 'prt_b_min', 'PRTResult',
+           'PrecisionRangeTest']
 
 # %% ../nbs/08_train.ipynb #2f2e8b64
 SCHEDULE_UNITS = ('step', 'epoch')
 PRT_RULES = ('gain', 'near-max')  # how the Precision Range Test reads B_min from its curve (`prt_b_min`)
-MACHINE_OPTIONS = ('device', 'log_every', 'gradient_checkpointing')  # change no number: a resumed run may set them anew
+MACHINE_OPTIONS = ('device', 'log_every', 'gradient_checkpointing', 'checkpoint_minutes')  # change no number: a resumed run may set them anew
 
 # %% ../nbs/08_train.ipynb #a0c0f001
 @dataclass(frozen=True)
@@ -70,22 +73,22 @@ class TrainConfig:
     gradient_checkpointing:bool=False # recompute each block's activations in backward instead of keeping them: less memory, more time, same numbers
     calibration_batches:int=4 # batches each precision is calibrated on
     log_every:int=8 # steps between loss readings and NaN checks (each reading waits for the device)
+    checkpoint_minutes:float=15.0 # a checkpoint at least this often (besides every steps // 4 and on SIGTERM or Ctrl-C): what a preempted run loses at most
 
     def __post_init__(self):
         pos = lambda v: v >= 1
         for name in ('steps', 'batch_size', 'accumulate', 'calibration_batches', 'log_every'):
             check_int(getattr(self, name), name, pos, "a positive int")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0): raise ValueError(f"lr must be positive; got {self.lr!r}")
+        for name, v in (('lr', self.lr), ('checkpoint_minutes', self.checkpoint_minutes)):
+            if not (isinstance(v, (int, float)) and v > 0): raise ValueError(f"{name} must be positive; got {v!r}")
         if self.weight_decay < 0: raise ValueError(f"weight_decay must be >= 0; got {self.weight_decay}")
         if not 0 <= self.min_lr_ratio <= 1: raise ValueError(f"min_lr_ratio must be in [0, 1]; got {self.min_lr_ratio}")
         if self.warmup is not None: check_int(self.warmup, 'warmup', lambda v: 0 <= v <= self.steps, f"None or an int in 0..{self.steps}")
         if self.grad_clip is not None and not self.grad_clip > 0: raise ValueError(f"grad_clip must be positive or None; got {self.grad_clip}")
         if self.schedule_unit not in SCHEDULE_UNITS: raise ValueError(f"schedule_unit must be one of {SCHEDULE_UNITS}; got {self.schedule_unit!r}")
         validate_bits(self.b_max)
-        if self.b_min is not None:
-            validate_bits(self.b_min)
-            if self.profile != 'constant' and not self.b_min <= self.b_max:
-                raise ValueError(f"b_min must not exceed b_max; got b_min={self.b_min}, b_max={self.b_max}")
+        if self.b_min is not None and validate_bits(self.b_min) > self.b_max and self.profile != 'constant':
+            raise ValueError(f"b_min must not exceed b_max; got b_min={self.b_min}, b_max={self.b_max}")
         if self.num_cycles is not None: check_int(self.num_cycles, 'num_cycles', pos, "None or a positive int")
         if self.prt_rule not in PRT_RULES: raise ValueError(f"prt_rule must be one of {PRT_RULES}; got {self.prt_rule!r}")
         if self.profile not in PROFILES: raise ValueError(f"profile must be one of {PROFILES}; got {self.profile!r}")
@@ -173,6 +176,12 @@ def _distributed_model(model:torch.nn.Module, device:torch.device) -> tuple[int,
     return dist.get_rank(), DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
 
 
+def _cpu_group():
+    "A process group for small CPU tensors: the default one under gloo, else a gloo group beside it (made by every rank alike)."
+    import torch.distributed as dist
+    return None if dist.get_backend() == 'gloo' else dist.new_group(backend='gloo')
+
+
 def _param_groups(model:torch.nn.Module, weight_decay:float) -> list[dict]:
     "Trainable parameters in two groups: matrices (decayed) and the rest (biases, norms: not decayed)."
     params = [p for p in model.parameters() if p.requires_grad]
@@ -198,8 +207,10 @@ class Learner:
                                      betas=(0.9, 0.95))
         self.bf16 = (self.device.type == 'cuda' and torch.cuda.is_bf16_supported()) if self.config.bf16 is None else self.config.bf16
         self.step, self.epoch, self.loss, self.lr, self.bits = 0, loader.epoch, None, 0., getattr(model, 'precision', FULL_PRECISION)
-        self.interrupted, self._it = False, None
+        self.interrupted, self.checkpoint_due, self._it, self._saved_at = None, False, None, time.monotonic()
         self.rank, self.ddp = _distributed_model(model, self.device)
+        self.world = rank_and_world()[1]
+        self._flags_group = _cpu_group() if self.world > 1 else None
         self._params = [p for g in self.opt.param_groups for p in g['params']]  # what clipping sees
         self.cbs = []
         for cb in callbacks: self.add_cb(cb)
@@ -270,36 +281,65 @@ def one_step(self:Learner):
     if cfg.grad_clip is not None: torch.nn.utils.clip_grad_norm_(self._params, cfg.grad_clip)
     self.opt.step()
     self.step += 1
-    if self.step % cfg.log_every == 0: check_nonfinite()  # with the losses' reading: the loop waits for the device there anyway
+    if self.step % cfg.log_every == 0: fail_together(check_nonfinite)  # with the losses' reading: the loop waits for the device there anyway
+    self._agree()
     self('after_step')
 
 # %% ../nbs/08_train.ipynb #a0c0f012
+STOP_SIGNALS = ('SIGINT', 'SIGTERM')  # what stops a run cleanly: Ctrl-C, and what schedulers and `timeout` send
+
+
+class RunStopped(KeyboardInterrupt):
+    "A run stopped by a signal after finishing a step (and saving it, with a `Checkpointing` callback)."
+    def __init__(self, signal_name:str, step:int, steps:int):
+        super().__init__(f"stopped by {signal_name} after step {step} of {steps}")
+        self.signal_name, self.step = signal_name, step
+
+    @property
+    def exit_status(self) -> int:
+        "What a process stopped by this signal exits with, as shells and schedulers expect: 128 + the signal's number."
+        return 128 + getattr(signal, self.signal_name)
+
+
 @contextlib.contextmanager
-def _deferred_interrupt(learn:Learner):
-    "Context manager: the first Ctrl-C sets `learn.interrupted` (the step finishes); a second one interrupts at once."
+def _deferred_stop(learn:Learner):
+    "Context manager: a first SIGINT or SIGTERM sets `learn.interrupted` (the step finishes); a second one acts at once."
     if threading.current_thread() is not threading.main_thread(): yield; return
-    old = signal.getsignal(signal.SIGINT)
+    old = {name: signal.getsignal(getattr(signal, name)) for name in STOP_SIGNALS}
     def handler(signum, frame):
-        learn.interrupted = True
-        signal.signal(signal.SIGINT, old)
-    signal.signal(signal.SIGINT, handler)
+        learn.interrupted = learn.interrupted or signal.Signals(signum).name
+        for name, h in old.items(): signal.signal(getattr(signal, name), h)
+    for name in STOP_SIGNALS: signal.signal(getattr(signal, name), handler)
     try: yield
-    finally: signal.signal(signal.SIGINT, old)
+    finally:
+        for name, h in old.items(): signal.signal(getattr(signal, name), h)
+
+# %% ../nbs/08_train.ipynb #423808d7
+@patch
+def _agree(self:Learner):
+    "Set `interrupted` and `checkpoint_due` alike on every rank: a stop signal that reached any rank, and rank 0's checkpoint clock."
+    due = self.rank == 0 and time.monotonic() - self._saved_at >= 60 * self.config.checkpoint_minutes
+    if self.world == 1: self.checkpoint_due = due; return
+    import torch.distributed as dist
+    flags = torch.tensor([getattr(signal, self.interrupted) if self.interrupted else 0, int(due)])
+    dist.all_reduce(flags, op=dist.ReduceOp.MAX, group=self._flags_group)  # a CPU collective: no wait for the GPU
+    self.interrupted = signal.Signals(int(flags[0])).name if flags[0] else None
+    self.checkpoint_due = bool(flags[1])
 
 
 @patch
 def fit(self:Learner) -> Learner:
     "Train until `config.steps` optimizer steps are done (continuing a resumed run); returns the learner."
-    self._it, self.interrupted = None, False
+    self._it, self.interrupted, self._saved_at = None, None, time.monotonic()
     try:
-        with _deferred_interrupt(self):
+        with _deferred_stop(self):
             self('before_fit')
             while self.step < self.config.steps:
                 self.one_step()
                 if self.interrupted:
                     self('after_interrupt')
-                    raise KeyboardInterrupt(f"interrupted after step {self.step}")
-            check_nonfinite()
+                    raise RunStopped(self.interrupted, self.step, self.config.steps)
+            fail_together(check_nonfinite)
     except CancelFit: pass
     finally:
         self._it = None
@@ -325,7 +365,7 @@ class Recorder(Callback):
     def after_step(self):
         self.steps.append(self.learn.step); self.lrs.append(self.learn.lr); self.bits.append(self.learn.bits)
         self._pending.append(self.learn.loss)
-        if self.learn.step % self.learn.config.log_every == 0: self._flush()
+        if self.learn.step % self.learn.config.log_every == 0: fail_together(self._flush)  # every rank stops on one rank's NaN
 
     def _flush(self):
         if not self._pending: return
@@ -359,20 +399,50 @@ class Recorder(Callback):
         return ax
 
 # %% ../nbs/08_train.ipynb #a0c0f021
+def _redrawn(file) -> bool:
+    "Does `file` show a redrawn progress bar: a terminal, or a Jupyter notebook's output?"
+    try:
+        from IPython import get_ipython
+        if type(get_ipython()).__name__ == 'ZMQInteractiveShell': return True
+    except ImportError: pass
+    return bool(getattr(file, 'isatty', lambda: False)())
+
+
+def _duration(seconds:float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
 class ProgressBar(Callback):
-    "A `tqdm.auto` progress bar over the steps (a widget in a notebook), with loss, bits and learning rate every `log_every` steps."
+    "Progress over the steps: a `tqdm` bar in a terminal or notebook; in a log (no terminal), a line every `every_minutes`."
     order = 60
-    def __init__(self, disable:bool|None=None): self.disable = disable
+    def __init__(self,
+                 disable:bool|None=None, # True: nothing; None: as tqdm decides
+                 every_minutes:float=5., # how often a log gets a line (the first and the last step always do)
+                 file=None, # where progress goes (default: standard error)
+                ):
+        self.disable, self.every_minutes, self.file = disable, every_minutes, file
 
     def before_fit(self):
+        self.out = self.file or sys.stderr
+        self.lines = not self.disable and not _redrawn(self.out)
+        self.start, self.t0 = self.learn.step, time.monotonic()
+        self.last = self.t0 - 60 * self.every_minutes  # the first step gets a line
+        if self.lines: return
         from tqdm.auto import tqdm
         self.bar = tqdm(total=self.learn.config.steps, initial=self.learn.step, unit='step', disable=self.disable,
-                        dynamic_ncols=True)
+                        dynamic_ncols=True, file=self.out)
 
     def after_step(self):
-        self.bar.update(1)
-        if self.learn.step % self.learn.config.log_every == 0 or self.learn.step == self.learn.config.steps:
-            self.bar.set_postfix(loss=f"{float(self.learn.loss):.3f}", bits=self.learn.bits, lr=f"{self.learn.lr:.2e}")
+        l, total, now = self.learn, self.learn.config.steps, time.monotonic()
+        if self.lines:
+            if now - self.last < 60 * self.every_minutes and l.step < total: return
+            self.last, rate = now, (l.step - self.start) / max(now - self.t0, 1e-9)
+            print(f"step {l.step}/{total} ({l.step / total:.0%}): loss {float(l.loss):.3f}, {l.bits} bits, lr {l.lr:.2e}; "
+                  f"{rate:.2f} steps/s, {_duration((total - l.step) / rate)} left", file=self.out, flush=True)
+        elif hasattr(self, 'bar'):
+            self.bar.update(1)
+            if l.step % l.config.log_every == 0 or l.step == total:
+                self.bar.set_postfix(loss=f"{float(l.loss):.3f}", bits=l.bits, lr=f"{l.lr:.2e}")
 
     def after_fit(self):
         if hasattr(self, 'bar'): self.bar.close()
@@ -429,26 +499,55 @@ def _trainable_and_buffers(model:torch.nn.Module) -> dict:
     if isinstance(model, CPTModel): return model.adapter_state_dict()
     return {n: p for n, p in model.named_parameters() if p.requires_grad}
 
+# %% ../nbs/08_train.ipynb #c79c40ea
+def _first_nonfinite(tensors:dict, loss) -> str|None:
+    "The name of the first tensor in `tensors` (then `loss`) with a NaN or Inf, or None: one read from the device for all of them."
+    named = [(n, t) for n, t in tensors.items() if t.is_floating_point()] + ([('the loss', loss)] if loss is not None else [])
+    if not named: return None
+    finite = torch.stack([torch.isfinite(t.detach()).all().to(named[0][1].device) for _, t in named]).tolist()
+    return next((n for (n, _), ok in zip(named, finite) if not ok), None)
+
 
 @patch
-def save_checkpoint(self:Learner, directory:str|Path, keep:int=2) -> Path:
+def _check_saveable(self:Learner, directory:Path, tensors:dict):
+    "Refuse to save a step whose loss or weights went NaN or Inf, naming them and the last good checkpoint (on every rank alike)."
+    check_nonfinite()  # the quantizers' ranges (an observer's buffers hold infinities until it has seen data: not checked here)
+    params = {n for n, _ in self.model.named_parameters()}
+    bad = _first_nonfinite({n: t for n, t in tensors.items() if n in params}, self.loss)
+    if bad is None: return
+    last = latest_checkpoint(directory)
+    raise NonFiniteError(f"step {self.step}: NaN or Inf in {bad}; the step is not saved. "
+                         + (f"The last good checkpoint is {last}: resume from it, perhaps with a lower learning rate"
+                            if last else "No checkpoint was saved before it"))
+
+# %% ../nbs/08_train.ipynb #d3708f77
+@patch
+def save_checkpoint(self:Learner, directory:str|Path, keep:int=2,
+                    record:dict|None=None, # what the checkpoint belongs to (a run's id and options): `load_checkpoint` compares it
+                   ) -> Path:
     "Write a checkpoint of the run so far into `directory`/checkpoint-<step>, atomically; keep the newest `keep`."
     directory = Path(directory)
     final = directory/f"{CHECKPOINT_PREFIX}{self.step:06d}"
-    check_nonfinite()  # never save a run that went NaN: the last checkpoint stays the good one
     if isinstance(self.model, CPTModel): self.model.commit_input_ranges()  # every rank: the last step's ranges, agreed
+    tensors = _trainable_and_buffers(self.model)
+    fail_together(self._check_saveable, directory, tensors)  # never save a step that went NaN: the last checkpoint stays the good one
+    rng = [_rng_state(self.device)]
+    if self.world > 1:  # each rank's own random state (dropout, stochastic rounding): a resumed rank goes on with its own
+        import torch.distributed as dist
+        rng = [None] * self.world; dist.all_gather_object(rng, _rng_state(self.device))
+    self._saved_at = time.monotonic()
     if self.rank != 0: return final  # one copy, from rank 0 (the ranks hold the same state)
     directory.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(final)
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir()
     try:
-        save_tensors(_trainable_and_buffers(self.model), tmp/'model.safetensors', dict(step=self.step))
-        torch.save(dict(optimizer=self.opt.state_dict(), rng=_rng_state(self.device)), tmp/'optimizer.pt')
+        save_tensors(tensors, tmp/'model.safetensors', dict(step=self.step))
+        torch.save(dict(optimizer=self.opt.state_dict(), rng=rng[0], rng_by_rank=rng), tmp/'optimizer.pt')
         state = dict(format=CHECKPOINT_FORMAT, files={n: (tmp/n).stat().st_size for n in ('model.safetensors', 'optimizer.pt')},
-                     step=self.step, epoch=self.epoch, loader=self.loader.state_dict(),
+                     step=self.step, epoch=self.epoch, loader=self.loader.state_dict(), world_size=self.world,
                      train_config=dataclasses.asdict(self.config), bf16=self.bf16,
                      cpt_config=self.model.cpt_config.to_dict() if isinstance(self.model, CPTModel) else None,
-                     callbacks={c.name: c.state_dict() for c in self.cbs}, time=time.time())
+                     callbacks={c.name: c.state_dict() for c in self.cbs}, record=record, time=time.time())
         (tmp/'trainer_state.json').write_text(json.dumps(state, indent=1))
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
@@ -509,10 +608,8 @@ def _read_checkpoint(ckpt:Path, device:torch.device) -> tuple[dict, dict, dict]:
 
 # %% ../nbs/08_train.ipynb #51b2e459
 @patch
-def load_checkpoint(self:Learner, path:str|Path) -> Learner:
-    "Restore the run saved at `path` (a checkpoint folder, or a folder of them: the newest intact one) into this learner."
-    path = Path(path)
-    remove_temporaries(path)  # what a save that was cut short left behind
+def _read_newest(self:Learner, path:Path, record:dict|None, record_name:str) -> tuple[Path, dict, dict, dict]:
+    "The newest intact checkpoint at `path`, read and checked against this learner and `record`; nothing is changed."
     candidates = [path] if (path/'trainer_state.json').is_file() else list_checkpoints(path)[::-1]
     if not candidates: raise FileNotFoundError(f"no checkpoint in {path}")
     damaged = []
@@ -521,20 +618,42 @@ def load_checkpoint(self:Learner, path:str|Path) -> Learner:
         except DamagedCheckpoint as e: damaged.append(str(e))
     else: raise DamagedCheckpoint('; '.join(damaged) + ('' if len(damaged) == 1 else ': no checkpoint is intact'))
     if damaged: _logger.warning("%s; resuming from %s, the newest intact checkpoint", '; '.join(damaged), ckpt.name)
+    if record is not None and state.get('record') is not None and (d := first_difference(state['record'], record)) is not None:
+        key, saved, mine = d
+        if key == 'run_id': raise ValueError(f"{ckpt} belongs to another run ({saved}), not to {record_name}'s ({mine}): it was copied "
+                                             "in from elsewhere; move it away, or resume its own run")
+        raise ValueError(f"{ckpt} and {record_name} disagree on {key}: the checkpoint has {saved!r}, {record_name} {mine!r} "
+                         f"({record_name} was changed after the checkpoint was written); put it back to resume")
     mine, saved = dataclasses.asdict(self.config), saved_train_options(state['train_config'])  # a field added since: the value it had then
     diff = [k for k in mine if k not in MACHINE_OPTIONS and saved.get(k) != mine[k]]
     if diff: raise ValueError(f"{ckpt} was saved by a run with {diff[0]}={saved.get(diff[0])!r}; "
                               f"this one has {mine[diff[0]]!r}: resume with the same options")
+    if state.get('world_size', 1) != self.world:
+        raise ValueError(f"{ckpt} was saved by {state.get('world_size', 1)} processes, this run has {self.world}: each process's share "
+                         f"of the data and its random state belong to that number; resume with {state.get('world_size', 1)}")
     if isinstance(self.model, CPTModel) and state['cpt_config'] != self.model.cpt_config.to_dict():
         raise ValueError(f"{ckpt} was saved with a different CPTConfig: resume with the model it was saved with")
     own = _trainable_and_buffers(self.model)
     missing, extra = sorted(set(own) - set(tensors)), sorted(set(tensors) - set(own))
     if missing or extra: raise ValueError(f"{ckpt}: {'missing tensor ' + missing[0] if missing else 'unexpected tensor ' + extra[0]}")
     if isinstance(self.model, CPTModel): self.model._check_loadable(tensors, str(ckpt), required=own)
+    return ckpt, state, tensors, extra_state
+
+# %% ../nbs/08_train.ipynb #f9848076
+@patch
+def load_checkpoint(self:Learner, path:str|Path,
+                    record:dict|None=None, # what the run resuming it records of itself: a checkpoint that records otherwise is refused
+                    record_name:str='the run', # where `record` comes from, for the message
+                   ) -> Learner:
+    "Restore the run saved at `path` (a checkpoint folder, or a folder of them: the newest intact one); every check comes first."
+    path = Path(path)
+    ckpt, state, tensors, extra_state = fail_together(self._read_newest, path, record, record_name)  # one rank refuses: all do
+    if self.rank == 0: remove_temporaries(path)  # what a save that was cut short left behind
     self.model.load_state_dict(tensors, strict=False)
     self.opt.load_state_dict(extra_state['optimizer'])
-    torch.set_rng_state(extra_state['rng']['cpu'].cpu())
-    if 'cuda' in extra_state['rng'] and self.device.type == 'cuda': torch.cuda.set_rng_state(extra_state['rng']['cuda'].cpu(), self.device)
+    rng = extra_state.get('rng_by_rank', [extra_state['rng']])[self.rank]
+    torch.set_rng_state(rng['cpu'].cpu())
+    if 'cuda' in rng and self.device.type == 'cuda': torch.cuda.set_rng_state(rng['cuda'].cpu(), self.device)
     self.loader.load_state_dict(state['loader'])
     self.step, self.epoch = state['step'], state['epoch']
     for c in self.cbs:
@@ -543,16 +662,20 @@ def load_checkpoint(self:Learner, path:str|Path) -> Learner:
 
 # %% ../nbs/08_train.ipynb #a0c0f062
 class Checkpointing(Callback):
-    "Save a checkpoint every `every` steps, at the end, and on Ctrl-C (keeping the newest `keep`)."
+    "Save a checkpoint every `every` steps, every `checkpoint_minutes`, at the end, and on SIGTERM or Ctrl-C (keeping the newest `keep`)."
     order = 90
-    def __init__(self, directory:str|Path, every:int|None=None, keep:int=2):
-        self.directory, self.every, self.keep, self.last = Path(directory), every, keep, None
+    def __init__(self, directory:str|Path, every:int|None=None, keep:int=2,
+                 record:dict|None=None, # what each checkpoint belongs to: a run's id and options (`save_checkpoint`)
+                ):
+        self.directory, self.every, self.keep, self.record, self.last = Path(directory), every, keep, record, None
 
     def _save(self):
-        if self.last != self.learn.step: self.learn.save_checkpoint(self.directory, self.keep); self.last = self.learn.step
+        if self.last != self.learn.step:
+            self.learn.save_checkpoint(self.directory, self.keep, self.record); self.last = self.learn.step
 
     def after_step(self):
-        if (self.every and self.learn.step % self.every == 0) or self.learn.step == self.learn.config.steps: self._save()
+        l = self.learn
+        if (self.every and l.step % self.every == 0) or l.checkpoint_due or l.step == l.config.steps: self._save()
 
     def after_interrupt(self): self._save()
 
