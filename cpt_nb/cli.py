@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +24,7 @@ from .model import CPTConfig
 from .quant import QUANTIZED_BITS, quantization_error_table
 from .run import (PRESETS, DataOptions, preset_options, check_model_name, check_output, default_mode, eval_run, generate_run, resume_options,
                         train_run)
-from .train import TrainConfig
+from .train import RunStopped, TrainConfig, latest_checkpoint
 
 _logger = logging.getLogger('cpt_nb.cli')
 
@@ -70,26 +72,44 @@ def _from_args(cls, args, names=None, **extra):
     return cls(**{**extra, **given})
 
 # %% ../nbs/12_cli.ipynb #d997e1a3
+def _remove_if_empty(folder:Path):
+    with contextlib.suppress(OSError): folder.rmdir()  # only an empty folder goes; another rank may have removed it already
+
+
 def _writable(output:Path):
-    probe, created = output/'.write-test', not output.exists()
+    probe, created = output/f'.write-test.{os.getpid()}', not output.exists()
     try: output.mkdir(parents=True, exist_ok=True); probe.write_text('ok'); probe.unlink()
     except OSError as e:
-        if created and output.is_dir() and not any(output.iterdir()): output.rmdir()  # leave nothing behind
+        if created: _remove_if_empty(output)  # leave nothing behind
         raise PermissionError(f"cannot write to {output}: {e.strerror}") from None
 
 
-def _train_configs(args) -> tuple[DataOptions, CPTConfig, TrainConfig, Path, bool]:
-    if args.resume is not None:
-        output = Path(args.resume)
-        if args.output is not None and Path(args.output) != output: raise ValueError("--resume DIR continues DIR: give no other --output")
-        if args.overwrite: raise ValueError("--resume continues a run and --overwrite starts it over: give one of them")
-        if args.preset: raise ValueError("--resume continues a run with its own options: give --preset only to start one")
-        return (*resume_options(output, vars(args)), output, True)
+def _new_configs(args) -> tuple[DataOptions, CPTConfig, TrainConfig]:
     data_opts = _from_args(DataOptions, args)
+    data_opts.check_paths()
     check_model_name(data_opts.model)
     preset_cpt, preset_train = preset_options(args.preset)
     cpt = _from_args(CPTConfig, args, MODEL_FLAGS, **{'mode': args.mode or default_mode(data_opts.model), **preset_cpt})
-    cfg = _from_args(TrainConfig, args, **preset_train)
+    return data_opts, cpt, _from_args(TrainConfig, args, **preset_train)
+
+
+def _train_configs(args) -> tuple[DataOptions, CPTConfig, TrainConfig, Path, bool]:
+    if args.resume is not None and args.overwrite: raise ValueError("--resume continues a run and --overwrite starts it over: give one of them")
+    if args.resume == 'auto':  # what a requeued cluster job runs again: resume the run in --output if there is one, else start it
+        if args.output is None: raise ValueError("--resume auto needs --output DIR: the folder to resume the run in, or to start it in")
+        output = Path(args.output)
+        if (output/'run.json').is_file() and latest_checkpoint(output/'checkpoints') is not None:
+            preset = {k: v for d in preset_options(args.preset) for k, v in d.items()}
+            return (*resume_options(output, {**preset, **{k: v for k, v in vars(args).items() if v is not None}}), output, True)
+        data_opts, cpt, cfg = _new_configs(args)
+        if not (output/'run.json').is_file(): check_output(output)
+        return data_opts, cpt, cfg, output, (output/'run.json').is_file()  # a run stopped before its first checkpoint: started over
+    if args.resume is not None:
+        output = Path(args.resume)
+        if args.output is not None and Path(args.output) != output: raise ValueError("--resume DIR continues DIR: give no other --output")
+        if args.preset: raise ValueError("--resume continues a run with its own options: give --preset only to start one")
+        return (*resume_options(output, vars(args)), output, True)
+    data_opts, cpt, cfg = _new_configs(args)
     output = Path(args.output) if args.output else Path('runs')/time.strftime('train-%Y%m%d-%H%M%S')
     check_output(output, overwrite=args.overwrite)
     return data_opts, cpt, cfg, output, False
@@ -121,8 +141,11 @@ def _parser() -> argparse.ArgumentParser:
                            description="Precision Range Test, cyclic precision schedule, lazy calibration, training, "
                                        "perplexity table and saved model. Bit widths are 2..18, or 32 for full precision.")
     train.add_argument('--output', help="folder for the run (default: runs/train-<date>-<time>)")
-    train.add_argument('--resume', metavar='DIR', help="continue the run saved in DIR from its newest checkpoint")
+    train.add_argument('--resume', metavar='DIR', help="continue the run saved in DIR from its newest checkpoint; 'auto' (with --output DIR): "
+                                                     "resume the run in DIR if it holds one, else start it there -- the command a requeued job runs again")
     train.add_argument('--overwrite', action='store_true', help="start over in an --output folder that holds a run (its files are deleted)")
+    train.add_argument('--break-lock', action='store_true', help="take over the folder's lock when a run on another host holds it "
+                                                                 "(a killed job leaves its lock; on this host an ended run's lock is taken over anyway)")
     train.add_argument('--preset', choices=list(PRESETS), help="a recipe the run starts from; options given beside it win "
                                                                "(paper-lm: CPT's language-model recipe, 4-8 bits, LM head at full precision)")
     _add_fields(train, DataOptions)
@@ -163,6 +186,18 @@ def train_options(argv:list[str], # the arguments after `cpt_nb train`
     "The data, model and training options, output folder and resume flag that `cpt_nb train ARGV` would run with (nothing is written)."
     return _train_configs(_parser().parse_args(['train', *argv]))
 
+# %% ../nbs/12_cli.ipynb #24b06f76
+@contextlib.contextmanager
+def _process_group(device:str|None):
+    "Context manager: under `torchrun` (WORLD_SIZE > 1), this process in the run's process group: NCCL on CUDA, gloo on the CPU."
+    import torch.distributed as dist
+    if int(os.environ.get('WORLD_SIZE', '1')) <= 1 or dist.is_initialized(): yield; return
+    cuda = torch.cuda.is_available() and (device or 'auto') == 'auto' or str(device).startswith('cuda')
+    if cuda: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    dist.init_process_group('nccl' if cuda else 'gloo')
+    try: yield
+    finally: dist.destroy_process_group()
+
 # %% ../nbs/12_cli.ipynb #c1100011
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, PermissionError, ConnectionError, ModuleNotFoundError, KeyError, OSError)
 
@@ -182,13 +217,14 @@ def main(argv:list[str]|None=None) -> int:
             if args.bits not in QUANTIZED_BITS: parser.error(f"--bits must be in 2..18; got {args.bits}")
             demo(args.sizes, args.repeats, args.bits)
         elif args.command == 'train':
-            data_opts, cpt, cfg, output, resume = _train_configs(args)
-            created = not output.exists()
-            _writable(output)
-            try: train_run(data_opts, cpt, cfg, output, resume, overwrite=args.overwrite)
-            except BaseException:
-                if created and not any(output.iterdir()): output.rmdir()
-                raise
+            with _process_group(args.device):
+                data_opts, cpt, cfg, output, resume = _train_configs(args)
+                created = not output.exists()
+                _writable(output)
+                try: train_run(data_opts, cpt, cfg, output, resume, overwrite=args.overwrite, break_lock=args.break_lock)
+                except BaseException:
+                    if created: _remove_if_empty(output)
+                    raise
         elif args.command == 'eval': eval_run(args.checkpoint, args.bits, args.data, args.eval_tokens)
         elif args.command == 'generate': generate_run(args.checkpoint, args.prompt, args.bits, args.max_new_tokens)
         elif args.command == 'bench':
@@ -200,6 +236,10 @@ def main(argv:list[str]|None=None) -> int:
             folder = fetch_python_docs(args.folder, args.deb)
             files = text_files(folder)
             print(f"Python's documentation: {len(files)} text files, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB, in {folder}")
+    except RunStopped as e:  # SIGTERM or Ctrl-C: the step finished and was saved; one line, and the status a scheduler expects
+        print(f"cpt_nb train: {e}; its checkpoint is saved: resume with --resume {output} (or run the same command with --resume auto)",
+              file=sys.stderr)
+        return e.exit_status
     except USER_ERRORS as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         parser.exit(2, f"cpt_nb {args.command}: error: {msg}\n")

@@ -481,7 +481,7 @@ def save_pretrained(self:CPTModel, directory:str|Path,
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     meta = dict(precision=self.precision, base_model=getattr(self, 'base_model', None),
-                base_fingerprint=getattr(self, 'base_fingerprint', None), **(getattr(self, 'run_record', None) or {}))
+                base_fingerprint=getattr(self, 'base_fingerprint', None), run_id=getattr(self, 'run_id', None))
     save_tensors(self.cpt_state_dict(), d/CPT_STATE_NAME, meta)
     save_tensors(self.merged_state_dict(), d/WEIGHTS_NAME, {}, raw_metadata=dict(format='pt'))  # as transformers writes it
     atomic_write(d/'config.json', lambda tmp: Path(tmp).write_text(self.config.to_json_string()))
@@ -667,7 +667,7 @@ def _from_merged(cls:CPTModel, path:Path, saved:CPTConfig, base_hashes:dict|None
             for l in lora:
                 delta = (l.lora_B @ l.lora_A) * l.scaling
                 l.weight.sub_(delta.T if l.fan_in_fan_out else delta)
-    model.base_model, model.base_fingerprint = base, meta.get('base_fingerprint')
+    model.base_model, model.base_fingerprint, model.run_id = base, meta.get('base_fingerprint'), meta.get('run_id')
     return model
 
 

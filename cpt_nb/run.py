@@ -7,32 +7,39 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import logging
 import os
+import platform
 import shutil
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import torch
 
 from .calibration import CalibrationManager
-from .core import field_defaults, format_table, quiet_progress, remove_temporaries, write_json
-from .data import LMData, build_data, text_files
+from .core import (LOCK_NAME, FolderLock, fail_together, field_defaults, file_sha256, first_difference, format_table, hash_cache,
+                         quiet_progress, rank_and_world, remove_temporaries, resolve_device, write_json)
+from .data import LMData, build_data, split_whole_documents, text_files
 from .evaluate import evaluate, perplexity, sample_text
-from .model import PRETRAINED, CPTConfig, CPTModel, check_model_folder, gpt2_config, load_tokenizer
-from .quant import FULL_PRECISION, validate_bits
+from .model import PRETRAINED, CPTConfig, CPTModel, check_base, check_model_folder, gpt2_config, load_tokenizer
+from .quant import FULL_PRECISION, QUANTIZED_BITS, validate_bits
 from .schedule import CyclicPrecisionScheduler, plot_schedule
 from .train import (MACHINE_OPTIONS, Checkpointing, CyclicPrecision, Learner, PrecisionRangeTest, ProgressBar, Recorder, TrainConfig,
-                          latest_checkpoint, saved_train_options)
+                          latest_checkpoint, list_checkpoints, read_trainer_state, saved_train_options)
 
 _logger = logging.getLogger('cpt_nb.run')
 
 # %% auto #0
-__all__ = ['MODELS', 'PRESETS', 'SCRATCH_B_MIN', 'check_bits_list', 'DataOptions', 'default_mode', 'build_run', 'preset_options',
-           'fingerprint', 'record_path', 'record_model', 'find_recorded', 'run_b_min', 'train_run', 'eval_run',
-           'generate_run', 'check_model_name', 'check_output', 'resume_options']
+__all__ = ['MODELS', 'PRESETS', 'RUN_FORMAT', 'TOKENIZER_DIR', 'DATA_DIR', 'BASE_HASHES', 'SCRATCH_B_MIN', 'RANK_SEED_STRIDE',
+           'check_bits_list', 'DataOptions', 'default_mode', 'build_model', 'build_run', 'preset_options',
+           'fingerprint', 'record_path', 'record_model', 'find_recorded', 'folder_hashes', 'run_record',
+           'text_fingerprint', 'is_recorded', 'run_b_min', 'run_device', 'train_run', 'eval_run', 'generate_run',
+           'check_model_name', 'check_positions', 'check_schedule', 'check_prt_batches', 'check_inputs_outside',
+           'check_output', 'resume_options']
 
 # %% ../nbs/10_run.ipynb #c1100001
 MODELS = {  # built-in model names besides the PRETRAINED ones
@@ -56,17 +63,22 @@ class DataOptions:
     data:str|None=None # a text file or a folder of text files; default: the built-in corpus (CPython's pydoc topics)
     dataset:str|None=None # a Hugging Face dataset, NAME[:CONFIG] (e.g. wikitext:wikitext-2-raw-v1); needs the Hub
     seq_len:int=128 # tokens per training block and evaluation window
-    valid_fraction:float=0.1 # share of the text held out for evaluation (by document)
+    valid_fraction:float=0.1 # share of the text held out for evaluation (within 10% of it; long documents are cut between paragraphs)
+    split_seed:int=0 # which text is held out; not the training seed, so that runs with other seeds are scored on the same text
     vocab_size:int=4096 # tokenizer size when one is trained (for 'scratch')
     eval_bits:list[int]=(4, 6, 8, 32) # precisions of the final perplexity table (32: full precision)
     eval_tokens:int=32768 # held-out tokens scored per precision (at most)
 
     def __post_init__(self):
         if self.data is not None and self.dataset is not None: raise ValueError("give --data or --dataset, not both")
-        if self.data is not None and not Path(self.data).expanduser().exists(): raise FileNotFoundError(f"no text file or folder at {self.data}")
         if self.seq_len < 2: raise ValueError(f"seq_len must be at least 2; got {self.seq_len}")
         if self.eval_tokens < 2: raise ValueError(f"eval_tokens must be at least 2; got {self.eval_tokens}")
+        if not (isinstance(self.split_seed, int) and self.split_seed >= 0): raise ValueError(f"split_seed must be an int >= 0; got {self.split_seed!r}")
         object.__setattr__(self, 'eval_bits', check_bits_list(self.eval_bits, 'eval_bits'))
+
+    def check_paths(self):
+        "Refuse a data path that does not exist (a new run's check; a recorded run reads its own saved token ids)."
+        if self.data is not None and not Path(self.data).expanduser().exists(): raise FileNotFoundError(f"no text file or folder at {self.data}")
 
     @property
     def source(self) -> str:
@@ -79,31 +91,35 @@ def default_mode(model:str) -> str:
     return 'full' if model == 'scratch' else 'lora'
 
 
-def build_run(data_opts:DataOptions, cpt:CPTConfig, seed:int=0) -> tuple[LMData, CPTModel]:
-    "The data and the wrapped model of a run."
+def build_model(data_opts:DataOptions, cpt:CPTConfig, tokenizer, seed:int=0,
+                revision:str|None=None, # a Hub model's commit (what a resumed run asks for)
+                base_hashes:dict|None=None, # `file_sha256`'s cache for the base model's fingerprint
+               ) -> CPTModel:
+    "The wrapped model of a run: a small GPT-2 for `tokenizer` (scratch), or the pretrained model named, its LoRA drawn with `seed`."
     from transformers import AutoModelForCausalLM
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # the weights (scratch) or the LoRA matrices drawn: one seed, one run
+        if data_opts.model != 'scratch':
+            with quiet_progress(): model = CPTModel.from_pretrained(data_opts.model, revision, base_hashes, config=cpt)
+            rows = model.model.get_input_embeddings().num_embeddings
+            if len(tokenizer) > rows:
+                raise ValueError(f"the tokenizer of {data_opts.model} has {len(tokenizer):,} tokens, the model's embedding {rows:,} "
+                                 "rows: they do not belong together")
+            return model
+        config = gpt2_config(len(tokenizer), data_opts.seq_len, eos_token_id=tokenizer.eos_token_id)  # the small GPT-2: 4 blocks, 256 wide
+        hf = AutoModelForCausalLM.from_config(config)
+        hf.loss_type = 'ForCausalLM'  # what transformers falls back to anyway, without a warning per run
+        return CPTModel(hf, cpt)
+
+
+def build_run(data_opts:DataOptions, cpt:CPTConfig, seed:int=0) -> tuple[LMData, CPTModel]:
+    "The data (split by `data_opts.split_seed`) and the wrapped model (drawn with `seed`) of a run."
     scratch = data_opts.model == 'scratch'
     if not scratch and data_opts.model.lower() not in PRETRAINED and Path(data_opts.model).expanduser().is_dir():
         check_model_folder(data_opts.model)
     tokenizer = None if scratch else load_tokenizer(data_opts.model)
-    data = build_data(data_opts.source, tokenizer, data_opts.seq_len, data_opts.valid_fraction, seed, data_opts.vocab_size)
-    if scratch:
-        tok = data.tokenizer
-        config = gpt2_config(len(tok), data_opts.seq_len, eos_token_id=tok.eos_token_id)  # the small GPT-2: 4 blocks, 256 wide
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            hf = AutoModelForCausalLM.from_config(config)
-            hf.loss_type = 'ForCausalLM'  # what transformers falls back to anyway, without a warning per run
-            model = CPTModel(hf, cpt)
-    else:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)  # the LoRA matrices drawn: one seed, one run
-            model = CPTModel.from_pretrained(data_opts.model, config=cpt)
-        rows = model.model.get_input_embeddings().num_embeddings
-        if len(data.tokenizer) > rows:
-            raise ValueError(f"the tokenizer of {data_opts.model} has {len(data.tokenizer):,} tokens, the model's embedding {rows:,} "
-                             "rows: they do not belong together")
-    return data, model
+    data = build_data(data_opts.source, tokenizer, data_opts.seq_len, data_opts.valid_fraction, data_opts.split_seed, data_opts.vocab_size)
+    return data, build_model(data_opts, cpt, data.tokenizer, seed)
 
 # %% ../nbs/10_run.ipynb #5a1ba21d
 PRESETS = {  # name -> (CPTConfig fields, TrainConfig fields)
@@ -159,6 +175,31 @@ def find_recorded(rec:dict, run_dir:str|Path, what:str='data', model:bool=False)
                          f"{rec['bytes']:,}, other SHA-256)")
     raise FileNotFoundError(f"the {what} this run used ({rec['typed']!r}) is neither at {rec['resolved']} nor at "
                             f"{rec['from_run']} beside the run folder")
+
+# %% ../nbs/10_run.ipynb #1f279286
+RUN_FORMAT = 2  # run.json's layout: 2 adds the run id, the fingerprints, the split seed and the saved token ids and tokenizer
+TOKENIZER_DIR, DATA_DIR, BASE_HASHES = 'tokenizer', 'data', 'base-hashes.json'  # what a run keeps in its folder besides run.json
+
+
+def folder_hashes(folder:str|Path) -> dict[str, str]:
+    "SHA-256 of each file in `folder` (not below it), by name: the fingerprint of a saved tokenizer."
+    return {f.name: file_sha256(f) for f in sorted(Path(folder).iterdir()) if f.is_file()}
+
+
+def run_record(run:dict) -> dict:
+    "What each checkpoint keeps of `run.json`, to be compared with it: the run id, the options (machine options aside), B_min, the fingerprints."
+    train = {k: v for k, v in run['train'].items() if k not in MACHINE_OPTIONS}
+    return dict(run_id=run['run_id'], data=run['data'], cpt=run['cpt'], train=train, b_min=run.get('b_min'), fingerprints=run['fingerprints'])
+
+
+def text_fingerprint(info:dict) -> dict:
+    "What a run records of the text it read, from `LMData.info`: its SHA-256, and the Python release or Hub commit it came with."
+    return {k: info[k] for k in ('text_sha256', 'python', 'revision') if k in info}
+
+
+def is_recorded(run:dict) -> bool:
+    "Was `run` (a run.json) written with a record to check: a run id, fingerprints, saved token ids?"
+    return run.get('format', 1) >= RUN_FORMAT
 
 # %% ../nbs/10_run.ipynb #c1100006
 SCRATCH_B_MIN = 4  # B_min of a model trained from scratch (nothing learned yet for the Precision Range Test to measure): the paper's for language models
@@ -221,112 +262,261 @@ def _plots(output:Path, sched, rec:Recorder, table:list[dict], before:list[dict]
     fig.savefig(output/'perplexity.png', dpi=100, bbox_inches='tight'); plt.close(fig)
 
 # %% ../nbs/10_run.ipynb #a163ebae
-def _open_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:Path, resume:bool, overwrite:bool, out):
-    "Check everything, then open the run folder: the saved run (on resume), the paths it records, the data and the model."
-    check_output(output, resume, overwrite)
-    run = json.loads((output/'run.json').read_text()) if resume else {}
-    paths = run.get('paths') if resume else dict(data=record_path(data_opts.data, output) if data_opts.data else None,
-                                                 model=record_model(data_opts.model, output))
-    data, model = build_run(data_opts, cpt, cfg.seed)
-    data.check_size(cfg.batch_size)  # every check that can fail comes before the first file is written
-    if overwrite and not resume: _clear_run(output)
-    output.mkdir(parents=True, exist_ok=True)
+def _saved_tokenizer(output:Path, run:dict):
+    "The tokenizer a recorded run saved in its folder, checked against its fingerprint."
+    from transformers import AutoTokenizer
+    folder = output/TOKENIZER_DIR
+    if not folder.is_dir(): raise FileNotFoundError(f"{folder} is missing: the run saved its tokenizer there")
+    if (d := first_difference(run['fingerprints']['tokenizer'], folder_hashes(folder))) is not None:
+        raise ValueError(f"{folder} is not the tokenizer the run saved: {d[0]} " + ('is gone' if d[2] is None else 'is new' if d[1] is None
+                                                                                    else 'has other bytes'))
+    return AutoTokenizer.from_pretrained(folder)
+
+
+def _data_path(run:dict, run_dir:Path, typed:str) -> Path:
+    "The data file or folder a run read: found by its record (`find_recorded`), or as typed for a run from before the record."
+    rec = (run.get('paths') or {}).get('data')
+    return find_recorded(rec, run_dir) if rec else Path(typed)
+
+
+def _recorded_data(run:dict, output:Path, tokenizer) -> LMData:
+    "A recorded run's data: its saved token ids, checked; if `data/` is gone, its text read again, which must be the text it recorded."
+    want = run['fingerprints']
+    if (output/DATA_DIR/'data.json').is_file(): return LMData.load(output/DATA_DIR, tokenizer, want['tokens'])
+    d = DataOptions(**run['data'])
+    try: source = str(_data_path(run, output, d.data)) if d.data else d.source
+    except (FileNotFoundError, ValueError) as e: raise type(e)(f"{output/DATA_DIR} is gone, and {e}") from None
+    data = build_data(source, tokenizer, d.seq_len, d.valid_fraction, d.split_seed, revision=want['text'].get('revision'))
+    if data.info['text_sha256'] != want['text']['text_sha256']:
+        was, now = want['text'].get('python'), data.info.get('python')
+        why = (f"the built-in corpus of this Python ({now}) is not the one the run read (Python {was}): resume it under Python {was}"
+               if d.source == 'pydoc' else f"{source} is not the text the run read (other SHA-256)")
+        raise ValueError(f"{output/DATA_DIR} is gone, and {why}, or put {output/DATA_DIR} back")
+    return data
+
+
+def _prepare_recorded(run:dict, data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:Path, base_hashes:dict) -> tuple[LMData, CPTModel]:
+    "The data and model of a run its folder records: read back and checked (a run from before the record: built again as it was)."
+    if not is_recorded(run):  # whole documents held out by the training seed, a scratch tokenizer trained again: as the run did
+        _logger.warning("%s was written before runs recorded their data, tokenizer and base model: they cannot be checked", output)
+        tokenizer = None if data_opts.model == 'scratch' else load_tokenizer(data_opts.model)
+        data = build_data(data_opts.source, tokenizer, data_opts.seq_len, data_opts.valid_fraction, cfg.seed, data_opts.vocab_size,
+                          split=split_whole_documents)
+        return data, build_model(data_opts, cpt, data.tokenizer, cfg.seed)
+    tokenizer = _saved_tokenizer(output, run)
+    data, base = _recorded_data(run, output, tokenizer), run['fingerprints']['base']
+    model = build_model(data_opts, cpt, tokenizer, cfg.seed, revision=(base or {}).get('commit'), base_hashes=base_hashes)
+    if base is not None: check_base(base, model.base_fingerprint, data_opts.model)
+    return data, model
+
+# %% ../nbs/10_run.ipynb #3d7a99a4
+def _prepare_new(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:Path, base_hashes:dict) -> tuple[dict, LMData, CPTModel]:
+    "A new run's data and model, and its record (run.json) so far: nothing is written."
+    data_opts.check_paths()
+    scratch = data_opts.model == 'scratch'
+    if not scratch and data_opts.model.lower() not in PRETRAINED and Path(data_opts.model).expanduser().is_dir():
+        check_model_folder(data_opts.model)
+    tokenizer = None if scratch else load_tokenizer(data_opts.model)
+    data = build_data(data_opts.source, tokenizer, data_opts.seq_len, data_opts.valid_fraction, data_opts.split_seed, data_opts.vocab_size)
+    model = build_model(data_opts, cpt, data.tokenizer, cfg.seed, base_hashes=base_hashes)
+    paths = dict(data=record_path(data_opts.data, output) if data_opts.data else None, model=record_model(data_opts.model, output))
+    from cpt_nb import __version__
+    run = dict(format=RUN_FORMAT, run_id=uuid.uuid4().hex, started=time.strftime('%Y-%m-%d %H:%M:%S'),
+               versions=dict(cpt_nb=__version__, python=platform.python_version(), torch=torch.__version__),
+               data=dataclasses.asdict(data_opts), cpt=cpt.to_dict(), train=dataclasses.asdict(cfg), world_size=rank_and_world()[1],
+               paths=paths, fingerprints=dict(text=text_fingerprint(data.info), tokens=None, tokenizer=None,
+                                              base=None if scratch else model.base_fingerprint))
+    return run, data, model
+
+
+def _write_new(run:dict, data:LMData, output:Path, overwrite:bool, out):
+    "Write a new run's folder, its checks all passed: what an earlier run left (`overwrite`), then the tokenizer, token ids and run.json."
+    if overwrite: _clear_run(output)
     removed = remove_temporaries(output)
     if removed: print(f"Removed {len(removed)} temporary file(s) left by an interrupted save", file=out)
-    print(f"{data}\n{model}\n{model.parameter_report()}", file=out)
-    return run, paths, data, model
+    data.tokenizer.save_pretrained(output/TOKENIZER_DIR)
+    saved = data.save(output/DATA_DIR)
+    run['fingerprints'].update(tokens=dict(dtype=saved['dtype'], files=saved['files']), tokenizer=folder_hashes(output/TOKENIZER_DIR))
+    write_json(output/'run.json', run)
+
+# %% ../nbs/10_run.ipynb #54ededb3
+def _open_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:Path, resume:bool, overwrite:bool, lock:FolderLock,
+              out) -> tuple[dict, LMData, CPTModel]:
+    "Every check, then the folder: a new run's tokenizer, token ids and run.json are written once all have passed; a resumed run writes nothing here."
+    check_output(output, resume, overwrite)
+    check_inputs_outside(data_opts, output)
+    run = json.loads((output/'run.json').read_text()) if resume else None
+    lock.acquire()  # the one writer from here on (it creates a new folder)
+    hashes = _read_json(output/BASE_HASHES)  # the base model's file hashes, kept by size and modification time
+    known = dict(hashes)
+    if resume: data, model = _prepare_recorded(run, data_opts, cpt, cfg, output, hashes)
+    else: run, data, model = _prepare_new(data_opts, cpt, cfg, output, hashes)
+    scratch = data_opts.model == 'scratch'
+    data.check_size(cfg.batch_size)
+    if cfg.b_min is None and not scratch and not run.get('prt'): check_prt_batches(data, cfg)
+    check_positions(model, data_opts.seq_len, data_opts.model)
+    check_schedule(cfg, cfg.b_min if cfg.b_min is not None else run_b_min(cfg, run.get('prt'), run) if resume else SCRATCH_B_MIN if scratch else None)
+    if not resume: _write_new(run, data, output, overwrite, out)  # every check has passed: now the folder
+    if hashes and (hashes != known or not resume): write_json(output/BASE_HASHES, hashes)
+    return run, data, model
+
+
+def _read_json(path:Path) -> dict:
+    try: return json.loads(path.read_text())
+    except (OSError, ValueError): return {}
+
+
+def _join_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:Path) -> tuple[dict, LMData, CPTModel]:
+    "What a rank other than 0 opens once rank 0 has checked and written the folder: the same run, data and model, read from it."
+    run = json.loads((output/'run.json').read_text())
+    return (run, *_prepare_recorded(run, data_opts, cpt, cfg, output, _read_json(output/BASE_HASHES)))
 
 # %% ../nbs/10_run.ipynb #c1100008
+RANK_SEED_STRIDE = 1_000_003  # rank r seeds torch's generator with seed + r * this: its own dropout and rounding noise, rank 0 as one process
+
+
+def run_device(device:str|torch.device) -> torch.device:
+    "The device this process trains on: `device` checked; under `torchrun` with CUDA, the GPU of its local rank."
+    d = resolve_device(device)
+    if d.type == 'cuda' and d.index is None and rank_and_world()[1] > 1:
+        d = resolve_device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}")
+        torch.cuda.set_device(d)
+    return d
+
+
+def _from_rank0(obj):
+    "`obj` as rank 0 has it (every rank gets the same: a result that float noise could make differ)."
+    if rank_and_world()[1] == 1: return obj
+    import torch.distributed as dist
+    box = [obj]; dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+# %% ../nbs/10_run.ipynb #aaa3f02f
 def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|Path, resume:bool=False, out=None,
-              overwrite:bool=False, # start over in an `output` that holds a run (its files are deleted)
+              overwrite:bool=False, # start over in an `output` that holds a run (its files are deleted, once every check has passed)
+              break_lock:bool=False, # take over the folder's lock when another host holds it (`FolderLock`)
              ) -> dict:
     "The main job: PRT, cyclic-precision training with lazy calibration, evaluation and saving into `output`; returns the metrics."
     out, output, t0 = out or sys.stdout, Path(output), time.time()
-    run, paths, data, model = _open_run(data_opts, cpt, cfg, output, resume, overwrite, out)
-    torch.manual_seed(cfg.seed)
+    rank, world = rank_and_world()
+    if rank: out = io.StringIO()  # one report: rank 0's
+    device = run_device(cfg.device)
+    if resume and (output/'run.json').is_file() and latest_checkpoint(output/'checkpoints') is None:
+        print(f"{output}: the run stopped before its first checkpoint; starting it over, with its options", file=out)
+        resume, overwrite = False, True
+    lock = FolderLock(output, break_lock, say=lambda msg: print(msg, file=out))
+    try:
+        opened = fail_together(lambda: _open_run(data_opts, cpt, cfg, output, resume, overwrite, lock, out) if rank == 0 else None)
+        joined = fail_together(lambda: _join_run(data_opts, cpt, cfg, output) if rank else None)  # the others read what rank 0 wrote
+        return _train(*(opened or joined), data_opts, cpt, cfg, output, resume, device, out, t0)
+    finally:
+        if rank == 0: lock.release()
+
+# %% ../nbs/10_run.ipynb #6644ed9c
+def _train(run:dict, data:LMData, model:CPTModel, data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:Path, resume:bool,
+           device:torch.device, out, t0:float) -> dict:
+    "The opened run, trained, measured and saved (the files by rank 0 alone)."
+    rank, world = rank_and_world()
+    print(f"{data}\n{model}\n{model.parameter_report()}", file=out)
+    model.to(device)  # the Precision Range Test and calibration run where training does
+    torch.manual_seed(cfg.seed + RANK_SEED_STRIDE * rank)
     cal = CalibrationManager(model, data.calibration_batches(cfg.calibration_batches, cfg.batch_size), num_batches=cfg.calibration_batches)
-    prt = run.get('prt')
-    scratch = data_opts.model == 'scratch'
-    if cfg.b_min is None and prt is None and not scratch: prt = _prt(model, cal, data, cfg, out)
+    prt, scratch = run.get('prt'), data_opts.model == 'scratch'
+    if cfg.b_min is None and prt is None and not scratch: prt = _from_rank0(_prt(model, cal, data, cfg, out))
     b_min = run_b_min(cfg, prt, run if resume else None)
     if cfg.b_min is None and scratch:
         why = "the paper's for language models" if b_min == SCRATCH_B_MIN else "the one this run started with"
         print(f"Precision Range Test skipped: a model trained from scratch has learned nothing to measure yet; B_min = {b_min} ({why}"
               + ("" if resume else "; set --b-min to choose") + ")", file=out)  # a resumed run keeps its options
-    write_json(output/'run.json', dict(data=dataclasses.asdict(data_opts), cpt=cpt.to_dict(), train=dataclasses.asdict(cfg), prt=prt, b_min=b_min,
-                                        paths=paths, **{k: run[k] for k in ('before',) if k in run}))
+    if not resume:
+        run.update(prt=prt, b_min=b_min)
+        if rank == 0: write_json(output/'run.json', run)
     sched = cfg.scheduler(b_min)
     print(f"Schedule: {sched}", file=out)
     ev = dict(seq_len=data_opts.seq_len, max_tokens=data_opts.eval_tokens)
-    rec = Recorder()
-    learn = Learner(model, data.loader(cfg.batch_size, seed=cfg.seed), cfg,
-                    [CyclicPrecision(sched, cal), rec, ProgressBar(), Checkpointing(output/'checkpoints', every=max(1, cfg.steps // 4))])
+    record = run_record(run) if is_recorded(run) else None
+    rec, ckpt = Recorder(), Checkpointing(output/'checkpoints', every=max(1, cfg.steps // 4), record=record)
+    learn = Learner(model, data.loader(cfg.batch_size, seed=cfg.seed, rank=rank, world_size=world), dataclasses.replace(cfg, device=str(device)),
+                    [CyclicPrecision(sched, cal), rec, ProgressBar(disable=True if rank else None), ckpt])
     if resume:
-        learn.load_checkpoint(output/'checkpoints')
+        learn.load_checkpoint(output/'checkpoints', record=record, record_name=str(output/'run.json'))
+        removed = remove_temporaries(output) if rank == 0 else []
+        if removed: print(f"Removed {len(removed)} temporary file(s) left by an interrupted save", file=out)
         before = run.get('before', [])
         print(f"Resumed at step {learn.step} of {cfg.steps}", file=out)
     else:
         before = evaluate(model, data.valid, sorted({cfg.b_max, FULL_PRECISION}), cal, **ev)
-        write_json(output/'run.json', {**json.loads((output/'run.json').read_text()), 'before': before})
+        run['before'] = before
+        if rank == 0: write_json(output/'run.json', run)
         print("Before training: " + ', '.join(f"{r['bits']} bit perplexity {r['perplexity']:.2f}" for r in before), file=out)
     learn.fit()
+    return _finish(run, data, model, learn, cal, sched, before, data_opts, cfg, output, ev, out, t0)
+
+# %% ../nbs/10_run.ipynb #a6854c76
+def _finish(run, data, model, learn, cal, sched, before, data_opts, cfg, output, ev, out, t0) -> dict:
+    "After training: the perplexity table, a sample, the saved and exported model, metrics and plots (written by rank 0)."
     table = evaluate(model, data.valid, data_opts.eval_bits, cal, **ev)
     print(f"\nPerplexity on {table[0]['tokens']:,} held-out tokens (window {data_opts.seq_len}, stride {data_opts.seq_len // 2}):", file=out)
     print(format_table([dict(bits=r['bits'], perplexity=r['perplexity'], loss=r['loss']) for r in table]), file=out)
     sample = sample_text(model, data.tokenizer, "The ", bits=cfg.b_max, max_new_tokens=40)
     print(f"\nSample at {cfg.b_max} bits: {'The ' + sample!r}", file=out)
+    rec, cpt_cb = learn.cb(Recorder), learn.cb(CyclicPrecision)
+    metrics = dict(prt=run.get('prt'), schedule=repr(sched), before=before, after=table, exported=None, sample=sample, losses=rec.losses,
+                   bits=rec.bits, cost_vs_static=cpt_cb.cost, wall_s=None, steps=cfg.steps, data=data.info,
+                   calibrated_bits=sorted(cal.calibrated_bits))
+    if rank_and_world()[0]: return {**metrics, 'wall_s': time.time() - t0}
+    model.run_id = run.get('run_id')
     model.save_pretrained(output/'model', tokenizer=data.tokenizer)
-    exported = _export(model, data, cfg.b_max, output, ev, out) if cfg.b_max != FULL_PRECISION else None
-    cpt_cb = learn.cb(CyclicPrecision)
-    metrics = dict(prt=prt, schedule=repr(sched), before=before, after=table, exported=exported, sample=sample, losses=rec.losses, bits=rec.bits,
-                   cost_vs_static=cpt_cb.cost, wall_s=time.time() - t0, steps=cfg.steps, data=data.info, calibrated_bits=sorted(cal.calibrated_bits))
+    if cfg.b_max != FULL_PRECISION: metrics['exported'] = _export(model, data, cfg.b_max, output, ev, out)
+    metrics['wall_s'] = time.time() - t0
     write_json(output/'metrics.json', metrics)
     _plots(output, sched, rec, table, before)
     _report(output, metrics, cfg, cal, out)
     return metrics
 
 # %% ../nbs/10_run.ipynb #c1100009
-def _load_trained(path:str|Path) -> tuple[CPTModel, object, dict]:
-    "The model, tokenizer and `run.json` options of a run folder (or of its model/ folder)."
+def _load_trained(path:str|Path) -> tuple[CPTModel, object, dict, Path]:
+    "The model, tokenizer, `run.json` and folder of a run (given as the run folder or its model/ folder), checked against each other."
     path = Path(path)
     run_dir = path.parent if path.name == 'model' else path
     model_dir = run_dir/'model'
     if not (model_dir/'cpt_config.json').is_file(): raise FileNotFoundError(f"no trained model in {path} (no model/cpt_config.json)")
-    run = json.loads((run_dir/'run.json').read_text()) if (run_dir/'run.json').is_file() else {}
-    from transformers import AutoTokenizer
-    return CPTModel.from_pretrained(model_dir), AutoTokenizer.from_pretrained(model_dir), run
-
-
-def _recorded_data(run:dict, run_dir:Path, typed:str) -> Path:
-    "The data file of a run, found from any folder and checked; a run folder from before the record: `typed`, with a warning."
-    rec = (run.get('paths') or {}).get('data')
-    if rec: return find_recorded(rec, run_dir)
-    _logger.warning("%s was written before runs recorded their data's fingerprint: %s cannot be checked", run_dir, typed)
-    return Path(typed)
+    run = _read_json(run_dir/'run.json')
+    model = CPTModel.from_pretrained(model_dir, base_hashes=_read_json(run_dir/BASE_HASHES))  # a copy of the cache: nothing is written
+    if not is_recorded(run):
+        _logger.warning("%s was written before runs recorded their data, tokenizer and base model: they cannot be checked", run_dir)
+        from transformers import AutoTokenizer
+        return model, AutoTokenizer.from_pretrained(model_dir), run, run_dir
+    if getattr(model, 'run_id', None) != run['run_id']:
+        raise ValueError(f"{model_dir} was saved by another run ({getattr(model, 'run_id', None)}) than the one {run_dir/'run.json'} "
+                         f"records ({run['run_id']}): the folder holds parts of two runs")
+    return model, _saved_tokenizer(run_dir, run), run, run_dir
 
 
 def eval_run(path:str|Path, bits:list[int], data:str|None=None, eval_tokens:int|None=None, out=None) -> list[dict]:
-    "Perplexity table of the model trained in `path` at each of `bits`."
+    "Perplexity table of the model trained in `path` at each of `bits`: on the run's own held-out token ids, or on the held-out part of `data`."
     out = out or sys.stdout
     bits = check_bits_list(bits)
     if eval_tokens is not None and eval_tokens < 2: raise ValueError(f"eval_tokens must be at least 2; got {eval_tokens}")
-    model, tok, run = _load_trained(path)
-    run_dir = Path(path).parent if Path(path).name == 'model' else Path(path)
-    d = {**run.get('data', {}), **({'data': data, 'dataset': None} if data else {})}
-    if not data and d.get('data'): d['data'] = str(_recorded_data(run, run_dir, d['data']))
-    opts = DataOptions(**{**d, 'model': 'scratch', 'eval_bits': bits, **({'eval_tokens': eval_tokens} if eval_tokens is not None else {})})
-    t = run.get('train', {})
-    lm = build_data(opts.source, tok, opts.seq_len, opts.valid_fraction, t.get('seed', 0))
+    model, tok, run, run_dir = _load_trained(path)
+    d, t = DataOptions(**{**run.get('data', {}), 'model': 'scratch'}), run.get('train', {})
+    if data is None and is_recorded(run): lm = _recorded_data(run, run_dir, tok)  # the saved token ids: nothing is tokenized again
+    else:
+        source = data or (str(_data_path(run, run_dir, d.data)) if d.data else d.source)
+        if data: DataOptions(data=data).check_paths()
+        old = not is_recorded(run)  # a run from before the split seed: whole documents, by its training seed
+        lm = build_data(source, tok, d.seq_len, d.valid_fraction, t.get('seed', 0) if old else d.split_seed,
+                        split=split_whole_documents if old else split_documents)
     n = t.get('calibration_batches', 4)
     cal = CalibrationManager(model, lm.calibration_batches(n, t.get('batch_size', 16)), num_batches=n)
-    table = evaluate(model, lm.valid, opts.eval_bits, cal, seq_len=opts.seq_len, max_tokens=opts.eval_tokens)
+    table = evaluate(model, lm.valid, bits, cal, seq_len=d.seq_len, max_tokens=eval_tokens or d.eval_tokens)
     print(format_table([dict(bits=r['bits'], perplexity=r['perplexity'], loss=r['loss'], tokens=r['tokens']) for r in table]), file=out)
     return table
 
 
 def generate_run(path:str|Path, prompt:str, bits:int=8, max_new_tokens:int=60, out=None) -> str:
     "Text generated by the model trained in `path`, at `bits`."
-    model, tok, run = _load_trained(path)
+    model, tok, run, _ = _load_trained(path)
     if validate_bits(bits) != FULL_PRECISION and not all(l.is_calibrated(bits) for l in model.quantized_layers.values()):
         raise ValueError(f"the run never calibrated {bits} bits; calibrated: "
                          f"{sorted(set.intersection(*(set(l.calibrated_bits) for l in model.quantized_layers.values())))}"
@@ -345,37 +535,79 @@ def check_model_name(name:str):
         raise ValueError(f"unknown model {name!r}: use 'scratch', one of {sorted(PRETRAINED)}, a model folder, "
                          "or a Hugging Face Hub name (owner/name, or gpt2)")
 
+# %% ../nbs/10_run.ipynb #67c9808f
+def check_positions(model:CPTModel, seq_len:int, name:str):
+    "Refuse blocks longer than `model` has positions for."
+    limit = getattr(model.config, 'n_positions', None) or getattr(model.config, 'max_position_embeddings', None)
+    if limit is not None and seq_len > limit:
+        raise ValueError(f"--seq-len {seq_len} is longer than the model {name} reads: it has {limit:,} positions; give --seq-len {limit} or less")
+
+
+def check_schedule(cfg:TrainConfig, b_min:int|None):
+    "Refuse a schedule that cannot be built: for `b_min` when it is known, else for every B_min the Precision Range Test could pick."
+    if b_min is not None: cfg.scheduler(b_min); return
+    if cfg.b_max not in QUANTIZED_BITS or cfg.b_max < 3:
+        raise ValueError(f"the Precision Range Test measures from 2 bits up to b_max, and b_max={cfg.b_max} leaves nothing to measure: "
+                         "give --b-min, or a --b-max in 3..18")
+    for b in range(2, cfg.b_max + 1): cfg.scheduler(b)
+
+
+def check_prt_batches(data:LMData, cfg:TrainConfig):
+    "Refuse too little text for the Precision Range Test: it calibrates on the first batches and measures on the next one."
+    need = (cfg.calibration_batches + 1) * cfg.batch_size
+    if len(data.train) < need:
+        raise ValueError(f"{data.source}: {len(data.train)} training blocks; the Precision Range Test calibrates on {cfg.calibration_batches} "
+                         f"batch(es) of {cfg.batch_size} and measures on the next, {need} blocks in all: give more text, a smaller "
+                         "--batch-size or --calibration-batches, or --b-min to skip the test")
+
+
+def check_inputs_outside(data_opts:DataOptions, output:str|Path):
+    "Refuse data or a model folder inside `output` (starting over there deletes them), and an `output` inside the data folder."
+    out = Path(output).expanduser().resolve()
+    model = data_opts.model if data_opts.model.lower() not in PRETRAINED and Path(data_opts.model).expanduser().is_dir() else None
+    for flag, given in (('--data', data_opts.data), ('--model', model)):
+        if given is None: continue
+        p = Path(given).expanduser().resolve()
+        if p == out or out in p.parents:
+            raise ValueError(f"{flag} {given} lies inside the output folder {output}, where --overwrite deletes what is there: "
+                             "move it out, or choose another --output")
+        if flag == '--data' and p in out.parents:
+            raise ValueError(f"the output folder {output} lies inside the --data folder {given}: the run's files would become part of its "
+                             "text; choose an --output outside it")
+
 # %% ../nbs/10_run.ipynb #c69da170
 def _clear_run(output:Path):
-    "Delete what a run wrote in `output` (only a folder that holds a run: `check_output` made sure)."
-    for p in output.iterdir(): shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+    "Delete what a run wrote in `output`, its lock aside (only a folder that holds a run: `check_output` made sure)."
+    for p in output.iterdir():
+        if p.name != LOCK_NAME: shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
 
 
 def check_output(output:str|Path, resume:bool=False, overwrite:bool=False):
-    "Refuse an output folder the run would mix its files into, or a run to resume that has no checkpoint; say what to do."
+    "Refuse an output folder the run would mix its files into, or a folder to resume that holds no run; say what to do."
     output = Path(output)
     if output.exists() and not output.is_dir(): raise FileExistsError(f"{output} is a file, not a folder: choose another --output")
     holds_run = (output/'run.json').is_file()
     has_ckpt = latest_checkpoint(output/'checkpoints') is not None
     if resume:
         if not holds_run: raise FileNotFoundError(f"no checkpoint to resume in {output}: it holds no run")
-        if not has_ckpt: raise FileNotFoundError(f"no checkpoint to resume in {output}: the run stopped before its first "
-                                                 f"checkpoint; start it over with --overwrite --output {output}")
-        return
+        return  # a run that stopped before its first checkpoint starts over (`train_run`)
     if holds_run and not overwrite:
         how = f"resume it with --resume {output}, start it over" if has_ckpt else "it stopped before its first checkpoint: start it over"
         raise FileExistsError(f"{output} already holds a run; {how} with --overwrite, or choose another --output")
     if not holds_run and output.is_dir() and any(p for p in output.iterdir() if not p.name.startswith('.')):
         raise FileExistsError(f"{output} is not empty and holds no run: choose a new or empty folder for --output")
 
-
+# %% ../nbs/10_run.ipynb #32be975e
 def resume_options(output:str|Path, # the run folder to continue
-                   given:dict|None=None, # options given again: each must equal the saved run's (device and log_every may change)
+                   given:dict|None=None, # options given again: each must equal the saved run's (`MACHINE_OPTIONS` may change)
                   ) -> tuple[DataOptions, CPTConfig, TrainConfig]:
-    "The options of the run saved in `output`, checked against those `given` again, with its data and model found and checked."
+    "The options of the run saved in `output`, checked against those `given` again, with its model folder (and data, if read again) found and checked."
     output = Path(output)
     check_output(output, resume=True)
-    run = json.loads((output/'run.json').read_text())
+    run = _read_json(output/'run.json')
+    if not all(k in run for k in ('data', 'cpt', 'train')):
+        raise FileNotFoundError(f"no checkpoint to resume in {output}, and its run.json holds no options to start the run over with: "
+                                f"start it over with --overwrite --output {output} and its options")
     # what the run resumes with: an option added since it was written takes the value it had then, as `load_checkpoint` does
     train = saved_train_options(run['train'])
     saved = {**field_defaults(DataOptions), **run['data'], **CPTConfig.from_dict(run['cpt']).to_dict(), **train}
@@ -384,10 +616,8 @@ def resume_options(output:str|Path, # the run folder to continue
     diff = [k for k, v in given.items() if k not in MACHINE_OPTIONS and as_list(v) != as_list(saved[k])]
     if diff: raise ValueError(f"--resume: the run in {output} has {diff[0]}={saved[diff[0]]!r}, not {given[diff[0]]!r}")
     data = dict(run['data'])
-    if data.get('data'): data['data'] = str(_recorded_data(run, output, data['data']))
+    if data.get('data') and not is_recorded(run): data['data'] = str(_data_path(run, output, data['data']))  # its text is read again
     model = (run.get('paths') or {}).get('model') or {}
-    if 'paths' not in run and data['model'] != 'scratch' and data['model'].lower() not in PRETRAINED:
-        _logger.warning("%s was written before runs recorded their inputs: the model %s cannot be checked", output, data['model'])
     if model.get('kind') == 'folder': data['model'] = str(find_recorded(model, output, 'model folder', model=True))
     elif model.get('kind') == 'hub' and Path(data['model']).expanduser().is_dir():
         raise ValueError(f"the run used the Hub model {data['model']!r}, and here a folder of that name would be read instead: "

@@ -618,10 +618,12 @@ def _read_newest(self:Learner, path:Path, record:dict|None, record_name:str) -> 
         except DamagedCheckpoint as e: damaged.append(str(e))
     else: raise DamagedCheckpoint('; '.join(damaged) + ('' if len(damaged) == 1 else ': no checkpoint is intact'))
     if damaged: _logger.warning("%s; resuming from %s, the newest intact checkpoint", '; '.join(damaged), ckpt.name)
-    if record is not None and state.get('record') is not None and (d := first_difference(state['record'], record)) is not None:
+    saved_record = state.get('record') if record is not None else None
+    if saved_record is not None and saved_record.get('run_id') != record.get('run_id'):
+        raise ValueError(f"{ckpt} belongs to another run ({saved_record.get('run_id')}), not to {record_name}'s ({record.get('run_id')}): "
+                         "it was copied in from elsewhere; move it away, or resume its own run")
+    if saved_record is not None and (d := first_difference(saved_record, record)) is not None:
         key, saved, mine = d
-        if key == 'run_id': raise ValueError(f"{ckpt} belongs to another run ({saved}), not to {record_name}'s ({mine}): it was copied "
-                                             "in from elsewhere; move it away, or resume its own run")
         raise ValueError(f"{ckpt} and {record_name} disagree on {key}: the checkpoint has {saved!r}, {record_name} {mine!r} "
                          f"({record_name} was changed after the checkpoint was written); put it back to resume")
     mine, saved = dataclasses.asdict(self.config), saved_train_options(state['train_config'])  # a field added since: the value it had then
