@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import sys
@@ -196,10 +197,33 @@ def _process_group(device:str|None):
     if cuda: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
     dist.init_process_group('nccl' if cuda else 'gloo')
     try: yield
-    finally: dist.destroy_process_group()
+    finally:
+        gc.collect()  # the learner (a cycle with its callbacks) and its DistributedDataParallel go before the group they use
+        dist.destroy_process_group()
 
 # %% ../nbs/12_cli.ipynb #c1100011
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, PermissionError, ConnectionError, ModuleNotFoundError, KeyError, OSError)
+
+
+def _train_command(args) -> int:
+    "`cpt_nb train`, in its ranks' process group under torchrun: 0, or a stop signal's exit status; an error is raised once the group is gone."
+    error = None
+    with _process_group(args.device):
+        try:
+            data_opts, cpt, cfg, output, resume = _train_configs(args)
+            created = not output.exists()
+            _writable(output)
+            try: train_run(data_opts, cpt, cfg, output, resume, overwrite=args.overwrite, break_lock=args.break_lock)
+            except BaseException:
+                if created: _remove_if_empty(output)
+                raise
+        except RunStopped as e:  # SIGTERM or Ctrl-C: the step finished and was saved; one line, and the status a scheduler expects
+            print(f"cpt_nb train: {e}; its checkpoint is saved: resume with --resume {output} (or run the same command with --resume auto)",
+                  file=sys.stderr)
+            return e.exit_status
+        except USER_ERRORS as e: error = e.with_traceback(None)  # its frames, which hold the model, freed before the group goes
+    if error is not None: raise error
+    return 0
 
 
 def main(argv:list[str]|None=None) -> int:
@@ -216,15 +240,7 @@ def main(argv:list[str]|None=None) -> int:
             if args.repeats < 1: parser.error("--repeats must be at least 1")
             if args.bits not in QUANTIZED_BITS: parser.error(f"--bits must be in 2..18; got {args.bits}")
             demo(args.sizes, args.repeats, args.bits)
-        elif args.command == 'train':
-            with _process_group(args.device):
-                data_opts, cpt, cfg, output, resume = _train_configs(args)
-                created = not output.exists()
-                _writable(output)
-                try: train_run(data_opts, cpt, cfg, output, resume, overwrite=args.overwrite, break_lock=args.break_lock)
-                except BaseException:
-                    if created: _remove_if_empty(output)
-                    raise
+        elif args.command == 'train': return _train_command(args)
         elif args.command == 'eval': eval_run(args.checkpoint, args.bits, args.data, args.eval_tokens)
         elif args.command == 'generate': generate_run(args.checkpoint, args.prompt, args.bits, args.max_new_tokens)
         elif args.command == 'bench':
@@ -236,10 +252,6 @@ def main(argv:list[str]|None=None) -> int:
             folder = fetch_python_docs(args.folder, args.deb)
             files = text_files(folder)
             print(f"Python's documentation: {len(files)} text files, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB, in {folder}")
-    except RunStopped as e:  # SIGTERM or Ctrl-C: the step finished and was saved; one line, and the status a scheduler expects
-        print(f"cpt_nb train: {e}; its checkpoint is saved: resume with --resume {output} (or run the same command with --resume auto)",
-              file=sys.stderr)
-        return e.exit_status
     except USER_ERRORS as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         parser.exit(2, f"cpt_nb {args.command}: error: {msg}\n")
