@@ -26,7 +26,7 @@ import torch
 
 from .calibration import CalibrationManager
 from .core import OpCounter, atomic_write, resolve_device, write_json
-from .data import build_data, python_docs
+from .data import build_data, pydoc_documents, python_docs, split_paragraphs
 from .evaluate import perplexity
 from .model import QUANT_METHODS, CPTConfig, CPTModel, gpt2_config, pretrained_available
 from .quant import QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
@@ -35,11 +35,12 @@ from .schedule import CyclicPrecisionScheduler, relative_cost, step_cost, traini
 from .train import Learner, ProgressBar, TrainConfig, latest_checkpoint
 
 # %% auto #0
-__all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'BENCH_SHAPES', 'SCRATCH_DOCS', 'SMOLLM2_DOCS', 'TOY', 'HEAD_QUANTIZED',
-           'ABLATIONS', 'TIE_BAND', 'time_call', 'compare', 'benchmark_fake_quant', 'saved_tensor_bytes',
-           'benchmark_training_step', 'count_step_work', 'benchmark_step_table', 'benchmark_calibration',
-           'quantization_quality', 'ratio_rows', 'quality_data', 'train_byte_llama', 'training_quality', 'bench_row',
-           'main_job_peak_rss', 'speed_rows', 'machine_description', 'markdown_table', 'bench_run', 'QualityRun',
+__all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'DATA_PHASES', 'BENCH_SHAPES', 'SCRATCH_DOCS', 'SMOLLM2_DOCS', 'TOY',
+           'HEAD_QUANTIZED', 'ABLATIONS', 'TIE_BAND', 'time_call', 'compare', 'benchmark_fake_quant',
+           'saved_tensor_bytes', 'benchmark_training_step', 'count_step_work', 'benchmark_step_table',
+           'benchmark_calibration', 'quantization_quality', 'ratio_rows', 'quality_data', 'train_byte_llama',
+           'training_quality', 'bench_row', 'command_peak_rss', 'main_job_peak_rss', 'synthetic_corpus',
+           'data_preparation_memory', 'speed_rows', 'machine_description', 'markdown_table', 'bench_run', 'QualityRun',
            'quality_plan', 'run_quality', 'quality_record', 'quality_bench', 'quality_rows', 'quality_summary',
            'plot_quality', 'full_precision_share']
 
@@ -522,18 +523,24 @@ def _cost_row() -> dict:
                      target='0.633', ok=(0.628, 0.638), detail="CPT's formula over 32,000 steps")
 
 # %% ../nbs/11_bench.ipynb #e80475a0
+def command_peak_rss(argv:list[str], # a `cpt_nb` command line, without `cpt_nb`: ['eval', 'runs/x', ...]
+                    ) -> float|None:
+    "Peak resident memory (GiB) of `cpt_nb ARGV` in a process of its own; None where the OS cannot say."
+    if not hasattr(os, 'wait4'): return None
+    code = "import sys; from cpt_nb.cli import main; sys.exit(main(sys.argv[1:]))"
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen([sys.executable, '-c', code, *argv], stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)  # this process only: its own peak, not the largest of every child so far
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode != 0: err.seek(0); raise RuntimeError(f"cpt_nb {argv[0]} failed:\n{err.read().decode()[-2000:]}")
+    return usage.ru_maxrss / 2**20  # kilobytes on Linux
+
+
 def main_job_peak_rss(args:list[str], # arguments of `cpt_nb train`, --output aside
                       output:str|Path, # the run folder
                      ) -> float|None:
     "Peak resident memory (GiB) of `cpt_nb train ARGS --output OUTPUT` in a process of its own; None where the OS cannot say."
-    if not hasattr(os, 'wait4'): return None
-    code = "import sys; from cpt_nb.cli import main; sys.exit(main(sys.argv[1:]))"
-    with tempfile.TemporaryFile() as err:
-        p = subprocess.Popen([sys.executable, '-c', code, 'train', *args, '--output', str(output)], stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(p.pid, 0)  # this process only: its own peak, not the largest of every child so far
-        p.returncode = os.waitstatus_to_exitcode(status)
-        if p.returncode != 0: err.seek(0); raise RuntimeError(f"cpt_nb train failed:\n{err.read().decode()[-2000:]}")
-    return usage.ru_maxrss / 2**20  # kilobytes on Linux
+    return command_peak_rss(['train', *args, '--output', str(output)])
 
 
 def _main_job_memory_rows(output:Path) -> list[dict]:
@@ -549,6 +556,80 @@ def _main_job_memory_rows(output:Path) -> list[dict]:
         rows.append(bench_row(f"peak resident memory of the main job, SmolLM2-135M LoRA, {name}", "its float32 weights",
                               peak / weights, target='≤ 3', ok=(None, 3), detail=f"{peak:.2f} GiB vs {weights:.2f} GiB"))
     return rows
+
+# %% ../nbs/11_bench.ipynb #727663ba
+def synthetic_corpus(path:str|Path, # the text file to write
+                     megabytes:float, # its size, about
+                     seed:int=0, # the order of the paragraphs in each round
+                    ) -> Path:
+    "A text file of about `megabytes` MB: the built-in corpus's paragraphs, shuffled anew each round and numbered, so that none repeats."
+    paragraphs = [p for d in pydoc_documents() for p in split_paragraphs(d)]
+    gen, size, n, path = torch.Generator().manual_seed(seed), 0, 0, Path(path)
+    with open(path, 'w', encoding='utf-8') as f:
+        while size < megabytes * 1e6:
+            for i in torch.randperm(len(paragraphs), generator=gen).tolist():
+                n += 1; size += f.write(f"({n}) {paragraphs[i]}\n\n")
+                if size >= megabytes * 1e6: break
+    return path
+
+
+_PREP_PROBE = r'''
+import json, os, sys, tempfile, threading, time
+import cpt_nb.data as D
+rss = lambda: int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+phase, peaks, start, done = ['the rest'], {}, rss(), []
+def sample():
+    while not done: peaks[phase[0]] = max(peaks.get(phase[0], 0), rss()); time.sleep(0.002)
+def during(name, fn):
+    def run(*a, **k):
+        phase[0] = name
+        try: return fn(*a, **k)
+        finally: peaks[name] = max(peaks.get(name, 0), rss()); phase[0] = 'the rest'
+    return run
+for fn, name in (('load_documents', 'reading the text'), ('train_tokenizer', 'training the tokenizer'), ('token_stream', 'tokenizing')):
+    setattr(D, fn, during(name, getattr(D, fn)))
+threading.Thread(target=sample, daemon=True).start()
+data = D.build_data(sys.argv[1], None, 128, 0.1, 0, int(sys.argv[2]), split=during('splitting', D.split_documents))
+with tempfile.TemporaryDirectory() as d: during('saving', data.save)(d)
+done.append(1)
+hwm = int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 1024
+print(json.dumps(dict(start=start, peak=max(hwm, *peaks.values()), phases={k: v - start for k, v in peaks.items()}, tokens=len(data.train.stream))))
+'''
+
+
+def data_preparation_memory(path:str|Path, # a text file
+                            vocab_size:int=4096, # of the tokenizer trained on it, as a run from scratch does
+                           ) -> dict|None:
+    "Peak resident memory (MB) of preparing `path` as a run from scratch does, in a process of its own: at the start, at the peak, and in each phase above the start."
+    if not Path('/proc/self/statm').exists(): return None
+    out = subprocess.run([sys.executable, '-c', _PREP_PROBE, str(path), str(vocab_size)], capture_output=True, text=True)
+    if out.returncode != 0: raise RuntimeError(f"data preparation failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+# %% ../nbs/11_bench.ipynb #d1d45e79
+DATA_PHASES = ('reading the text', 'splitting', 'training the tokenizer', 'tokenizing', 'saving')  # of data preparation, in order
+
+
+def _corpus_memory_rows(folder:Path, sizes:tuple[float, float]=(2, 200)) -> list[dict]:
+    "Peak memory of `cpt_nb eval` on runs trained on a small and a large corpus, and of preparing the large one."
+    evals, preps = {}, {}
+    one_step = ['--steps', '1', '--batch-size', '4', '--eval-bits', '32', '--eval-tokens', '1024', '--calibration-batches', '1', '--device', 'cpu']
+    for mb in sizes:
+        corpus = synthetic_corpus(folder/f'corpus-{mb:g}mb.txt', mb)
+        preps[mb] = data_preparation_memory(corpus)
+        command_peak_rss(['train', '--data', str(corpus), '--output', str(folder/f'run-{mb:g}mb'), *one_step])
+        evals[mb] = command_peak_rss(['eval', str(folder/f'run-{mb:g}mb'), '--bits', '8', '32'])
+    small, big = sizes
+    if evals[big] is None or preps[big] is None: return []
+    grown = (evals[big] - evals[small]) * 1024
+    prep = preps[big]
+    where = ', '.join(f"{k} {prep['phases'][k]:,.0f}" for k in DATA_PHASES if k in prep['phases'])
+    return [bench_row(f"peak resident memory of `cpt_nb eval`, a run trained on {big:g} MB of text, MB more than", f"the same eval, {small:g} MB",
+                      grown, target='≤ 300', ok=(None, 300), detail=f"{evals[big]:.2f} GiB vs {evals[small]:.2f} GiB"),
+            bench_row(f"peak resident memory of preparing {big:g} MB of text (a run from scratch), MB above the start", "the text's size",
+                      (prep['peak'] - prep['start']) / big, detail=f"{prep['peak'] - prep['start']:,.0f} MB above {prep['start']:,.0f} MB; "
+                      f"resident at each phase's peak, MB above the start: {where}; {prep['tokens']:,} training tokens; for {small:g} MB: "
+                      f"{preps[small]['peak'] - preps[small]['start']:,.0f} MB")]
 
 # %% ../nbs/11_bench.ipynb #c0be0015
 BENCH_SHAPES = {  # the model each kind of run measures
@@ -581,6 +662,8 @@ def speed_rows(device:str|torch.device='auto', # 'auto' (CUDA if present), 'cpu'
             with tempfile.TemporaryDirectory() as d: rows += _main_job_memory_rows(Path(d))
         else: rows.append(bench_row("peak resident memory of the main job, SmolLM2-135M LoRA", "its float32 weights", None,
                                     target='≤ 3', detail="skipped: smollm2-135m is not installed"))
+        say("memory of large corpora: data preparation and `cpt_nb eval`")
+        with tempfile.TemporaryDirectory() as d: rows += _corpus_memory_rows(Path(d))
     return rows + [_cost_row()]
 
 # %% ../nbs/11_bench.ipynb #c0be0016
@@ -604,11 +687,23 @@ def markdown_table(rows:list[dict]) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/11_bench.ipynb #c0be0017
+def _git_commit() -> str|None:
+    "The commit of the checkout cpt_nb runs from, with '+' when it has uncommitted changes; None outside a git checkout."
+    import cpt_nb
+    root = Path(cpt_nb.__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(['git', '-C', str(root), 'rev-parse', 'HEAD'], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(['git', '-C', str(root), 'status', '--porcelain', '--untracked-files=no'], capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError): return None
+    return head + ('+' if dirty else '')
+
+
 def bench_run(output:str|Path='bench', # folder for bench.json and bench.md
               quick:bool=False, # the smoke run: toy sizes, one round
               quality:bool=False, # the training-quality rows instead of the speed rows (long: see below)
               device:str|torch.device='auto', # where the speed rows run
               budget_minutes:float|None=None, # quality: start no run after this many minutes
+              memory:bool=False, # only the memory rows of large corpora (minutes, not hours; timing-free, so other work may run beside)
               out=None, # where the table and progress go (default: sys.stdout)
              ) -> list[dict]:
     "Run the benchmark table (speed, or `quality`), write `bench.json` and `bench.md` into `output`, print the table; return the rows."
@@ -618,10 +713,13 @@ def bench_run(output:str|Path='bench', # folder for bench.json and bench.md
     if quality:
         plan = quality_plan(python_docs(), quick)
         rows = quality_rows(quality_bench(output, plan, budget_minutes, str(device), say), plan)
+    elif memory:
+        with tempfile.TemporaryDirectory() as d: rows = _corpus_memory_rows(Path(d), (0.2, 2) if quick else (2, 200))
     else: rows = speed_rows(device, quick, say)
     machine = machine_description(device)
-    kind = ('quality' if quality else 'speed') + (', quick' if quick else '')
-    report = dict(kind=kind, machine=machine, date=time.strftime('%Y-%m-%d'), wall_s=time.perf_counter() - t0, rows=rows)
+    kind = ('quality' if quality else 'memory' if memory else 'speed') + (', quick' if quick else '')
+    report = dict(kind=kind, command=' '.join(['cpt_nb', *sys.argv[1:]]) if Path(sys.argv[0]).name == 'cpt_nb' else None,
+                  machine=machine, date=time.strftime('%Y-%m-%d'), commit=_git_commit(), wall_s=time.perf_counter() - t0, rows=rows)
     table = markdown_table(rows)
     text = f"Benchmark ({kind}) on {machine}, {report['date']}, {report['wall_s']:.0f} s:\n\n{table}\n"
     for name, content in (('bench.json', json.dumps(report, indent=1)), ('bench.md', text)):

@@ -124,6 +124,8 @@ def _add_benchmark_commands(sub):
     bench.add_argument('--quick', action='store_true', help="toy sizes, one round: checks that every row runs (seconds)")
     bench.add_argument('--quality', action='store_true', help="the training-quality runs instead (CPT against static training; "
                                                               "hours on two CPU cores; resumable: finished runs are skipped)")
+    bench.add_argument('--memory', action='store_true', help="only the memory rows of large corpora: data preparation and `cpt_nb eval` "
+                                                             "on 2 MB and 200 MB of text (a few minutes)")
     bench.add_argument('--budget', type=float, metavar='MINUTES', help="--quality: start no run after this many minutes")
     bench.add_argument('--device', default='auto', help="'auto' (CUDA if present), 'cpu', 'cuda', ... (default: auto)")
     bench.add_argument('--output', default='bench', help="folder for bench.json and bench.md (default: bench)")
@@ -225,7 +227,7 @@ def _train_command(args) -> int:
     if error is not None: raise error
     return 0
 
-
+# %% ../nbs/12_cli.ipynb #ce9a4ebd
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `cpt_nb` command."
     parser = _parser()
@@ -247,7 +249,7 @@ def main(argv:list[str]|None=None) -> int:
             resolve_device(args.device)  # a device that is not there: an error before anything is written
             _writable(Path(args.output))
             if args.budget is not None and (not args.quality or args.budget < 0): parser.error("--budget needs --quality and minutes >= 0")
-            bench_run(args.output, args.quick, args.quality, args.device, args.budget)
+            bench_run(args.output, args.quick, args.quality, args.device, args.budget, args.memory)
         elif args.command == 'corpus':
             folder = fetch_python_docs(args.folder, args.deb)
             files = text_files(folder)

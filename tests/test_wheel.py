@@ -1,4 +1,4 @@
-"""The built wheel installs into a clean virtual environment, imports and runs the quantizer.
+"""The built wheel installs into a clean virtual environment, imports and runs the quantizer, and asks for no release with a known hole.
 
 This catches what a test of the source tree cannot: a module, a file or a requirement missing from
 the package. torch is installed first, as in tools/env.sh (TORCH_SPEC, TORCH_INDEX_URL), so pip does
@@ -118,3 +118,12 @@ def test_wheel_with_its_requirements(wheel, tmp_path):
     py = _clean_env(tmp_path/'env')
     _pip_install(py, wheel)
     _check_installed(py, tmp_path)
+
+
+def test_requirements_exclude_releases_with_known_holes(wheel):
+    "torch before 2.6 loads pickles despite `weights_only=True` (CVE-2025-32434); datasets before 2.20 may run a dataset's loading script."
+    with zipfile.ZipFile(wheel) as z:
+        meta = Parser().parsestr(z.read(next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))).decode())
+    reqs = {(r := Requirement(s)).name.lower(): r.specifier for s in meta.get_all('Requires-Dist') or [] if 'extra ==' not in s}
+    for name, unsafe, safe in (('torch', '2.5.1', '2.6.0'), ('datasets', '2.19.2', '2.20.0')):
+        assert unsafe not in reqs[name] and safe in reqs[name], (name, str(reqs[name]))
