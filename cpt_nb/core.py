@@ -226,6 +226,7 @@ def acquire(self:FolderLock) -> FolderLock:
     "Take the lock, or raise `FolderLocked` naming its holder; a lock whose process has ended on this host is taken over."
     me = dict(pid=os.getpid(), host=socket.gethostname(), started=time.strftime('%Y-%m-%d %H:%M:%S'),
               process_start=_process_start(os.getpid()), command=' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])[:300])
+    self.created = not self.path.parent.exists()  # a folder made for the lock alone goes with it (`release`)
     self.path.parent.mkdir(parents=True, exist_ok=True)
     mine = temporary_path(self.path)
     mine.write_text(json.dumps(me))
@@ -256,8 +257,11 @@ def acquire(self:FolderLock) -> FolderLock:
 
 @patch
 def release(self:FolderLock):
-    "Give the lock back, if this process still holds it."
-    if self.held is not None and self.holder() == self.held: self.path.unlink(missing_ok=True)
+    "Give the lock back, if this process still holds it (and the folder, if the lock made it and nothing else was written there)."
+    if self.held is not None and self.holder() == self.held:
+        self.path.unlink(missing_ok=True)
+        if getattr(self, 'created', False):
+            with contextlib.suppress(OSError): self.path.parent.rmdir()  # only an empty folder goes
     self.held = None
 
 # %% ../nbs/00_core.ipynb #4a74c70a

@@ -341,14 +341,16 @@ def _write_new(run:dict, data:LMData, output:Path, overwrite:bool, out):
 
 # %% ../nbs/10_run.ipynb #54ededb3
 def _open_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:Path, resume:bool, overwrite:bool, lock:FolderLock,
-              out) -> tuple[dict, LMData, CPTModel]:
+              out) -> tuple[dict, LMData, CPTModel, bool]:
     "Every check, then the folder: a new run's tokenizer, token ids and run.json are written once all have passed; a resumed run writes nothing here."
     check_output(output, resume, overwrite)
     check_inputs_outside(data_opts, output)
+    lock.acquire()  # the one writer from here on (it creates a new folder); what follows sees no other writer's half-done work
+    if resume and latest_checkpoint(output/'checkpoints') is None:
+        print(f"{output}: the run stopped before its first checkpoint; starting it over, with its options", file=out)
+        resume, overwrite = False, True
     run = json.loads((output/'run.json').read_text()) if resume else None
-    lock.acquire()  # the one writer from here on (it creates a new folder)
     hashes = _read_json(output/BASE_HASHES)  # the base model's file hashes, kept by size and modification time
-    known = dict(hashes)
     if resume: data, model = _prepare_recorded(run, data_opts, cpt, cfg, output, hashes)
     else: run, data, model = _prepare_new(data_opts, cpt, cfg, output, hashes)
     scratch = data_opts.model == 'scratch'
@@ -356,9 +358,10 @@ def _open_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:Path
     if cfg.b_min is None and not scratch and not run.get('prt'): check_prt_batches(data, cfg)
     check_positions(model, data_opts.seq_len, data_opts.model)
     check_schedule(cfg, cfg.b_min if cfg.b_min is not None else run_b_min(cfg, run.get('prt'), run) if resume else SCRATCH_B_MIN if scratch else None)
-    if not resume: _write_new(run, data, output, overwrite, out)  # every check has passed: now the folder
-    if hashes and (hashes != known or not resume): write_json(output/BASE_HASHES, hashes)
-    return run, data, model
+    if not resume:  # every check has passed: now the folder (a resume writes nothing before its checkpoint is checked too)
+        _write_new(run, data, output, overwrite, out)
+        if hashes: write_json(output/BASE_HASHES, hashes)
+    return run, data, model, resume
 
 
 def _read_json(path:Path) -> dict:
@@ -401,14 +404,12 @@ def train_run(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:str|
     rank, world = rank_and_world()
     if rank: out = io.StringIO()  # one report: rank 0's
     device = run_device(cfg.device)
-    if resume and (output/'run.json').is_file() and latest_checkpoint(output/'checkpoints') is None:
-        print(f"{output}: the run stopped before its first checkpoint; starting it over, with its options", file=out)
-        resume, overwrite = False, True
     lock = FolderLock(output, break_lock, say=lambda msg: print(msg, file=out))
     try:
         opened = fail_together(lambda: _open_run(data_opts, cpt, cfg, output, resume, overwrite, lock, out) if rank == 0 else None)
+        resume = _from_rank0(opened[3] if opened else None)  # a run stopped before its first checkpoint starts over
         joined = fail_together(lambda: _join_run(data_opts, cpt, cfg, output) if rank else None)  # the others read what rank 0 wrote
-        return _train(*(opened or joined), data_opts, cpt, cfg, output, resume, device, out, t0)
+        return _train(*(opened[:3] if opened else joined), data_opts, cpt, cfg, output, resume, device, out, t0)
     finally:
         if rank == 0: lock.release()
 
