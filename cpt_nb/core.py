@@ -254,7 +254,7 @@ def acquire(self:FolderLock) -> FolderLock:
         raise FolderLocked(f"{self.path.parent}: could not take its lock; another process keeps taking it")
     finally: mine.unlink(missing_ok=True)
 
-
+# %% ../nbs/00_core.ipynb #132a7e61
 @patch
 def release(self:FolderLock):
     "Give the lock back, if this process still holds it (and the folder, if the lock made it and nothing else was written there)."
