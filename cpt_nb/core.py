@@ -30,7 +30,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 # %% auto #0
 __all__ = ['TEMP_SUFFIX', 'LOCK_NAME', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'field_defaults', 'restoring',
            'temporarily', 'restoring_state', 'temporary_path', 'process_alive', 'remove_temporaries', 'atomic_write',
-           'write_json', 'save_tensors', 'FolderLocked', 'FolderLock', 'file_sha256', 'hash_cache', 'first_difference',
+           'write_json', 'save_tensors', 'FolderLocked', 'FolderLock', 'file_sha256', 'first_difference',
            'rank_and_world', 'fail_together', 'hub_offline', 'quiet_progress', 'format_table', 'OpCounter',
            'TensorMemory']
 
@@ -277,17 +277,6 @@ def file_sha256(path:str|Path, # the file to hash
         while chunk := f.read(1 << 20): h.update(chunk)
     if cache is not None: cache[key] = [st.st_size, st.st_mtime_ns, h.hexdigest()]
     return h.hexdigest()
-
-
-@contextlib.contextmanager
-def hash_cache(path:str|Path|None):
-    "Context manager: a cache for `file_sha256`, read from the JSON file `path` and written back if it grew (None: kept for the block only)."
-    cache = {}
-    if path is not None and Path(path).is_file():
-        with contextlib.suppress(ValueError, UnicodeDecodeError): cache = dict(json.loads(Path(path).read_text()))
-    before = copy.deepcopy(cache)
-    yield cache
-    if path is not None and cache != before and Path(path).parent.is_dir(): write_json(path, cache)
 
 # %% ../nbs/00_core.ipynb #49a3c5f9
 def first_difference(a, b, # two JSON-like values (dicts, lists, numbers, strings)

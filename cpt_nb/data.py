@@ -431,6 +431,7 @@ def save(self:LMData, folder:str|Path) -> dict:
     folder, files = Path(folder), {}
     for name, stream in (('train.tokens', self.train.stream), ('valid.tokens', self.valid)):
         array = stream.contiguous().numpy()
+        array = array.astype(array.dtype.newbyteorder('<'), copy=False)  # little-endian on any machine, as `load` reads it
         atomic_write(folder/name, array.tofile)
         files[name] = dict(tokens=len(stream), sha256=hashlib.sha256(array).hexdigest())
     record = dict(format=DATA_FORMAT, dtype=str(self.valid.dtype).replace('torch.', ''), seq_len=self.seq_len, pad_id=self.train.pad_id,

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from .calibration import CalibrationManager
-from .core import (LOCK_NAME, FolderLock, fail_together, field_defaults, file_sha256, first_difference, format_table, hash_cache,
+from .core import (LOCK_NAME, FolderLock, fail_together, field_defaults, file_sha256, first_difference, format_table,
                          quiet_progress, rank_and_world, remove_temporaries, resolve_device, write_json)
 from .data import LMData, build_data, split_whole_documents, text_files
 from .evaluate import evaluate, perplexity, sample_text
@@ -29,7 +29,7 @@ from .model import PRETRAINED, CPTConfig, CPTModel, check_base, check_model_fold
 from .quant import FULL_PRECISION, QUANTIZED_BITS, validate_bits
 from .schedule import CyclicPrecisionScheduler, plot_schedule
 from .train import (MACHINE_OPTIONS, Checkpointing, CyclicPrecision, Learner, PrecisionRangeTest, ProgressBar, Recorder, TrainConfig,
-                          latest_checkpoint, list_checkpoints, read_trainer_state, saved_train_options)
+                          latest_checkpoint, saved_train_options)
 
 _logger = logging.getLogger('cpt_nb.run')
 
@@ -112,14 +112,16 @@ def build_model(data_opts:DataOptions, cpt:CPTConfig, tokenizer, seed:int=0,
         return CPTModel(hf, cpt)
 
 
-def build_run(data_opts:DataOptions, cpt:CPTConfig, seed:int=0) -> tuple[LMData, CPTModel]:
+def build_run(data_opts:DataOptions, cpt:CPTConfig, seed:int=0,
+              base_hashes:dict|None=None, # `file_sha256`'s cache for the base model's fingerprint
+             ) -> tuple[LMData, CPTModel]:
     "The data (split by `data_opts.split_seed`) and the wrapped model (drawn with `seed`) of a run."
     scratch = data_opts.model == 'scratch'
     if not scratch and data_opts.model.lower() not in PRETRAINED and Path(data_opts.model).expanduser().is_dir():
         check_model_folder(data_opts.model)
     tokenizer = None if scratch else load_tokenizer(data_opts.model)
     data = build_data(data_opts.source, tokenizer, data_opts.seq_len, data_opts.valid_fraction, data_opts.split_seed, data_opts.vocab_size)
-    return data, build_model(data_opts, cpt, data.tokenizer, seed)
+    return data, build_model(data_opts, cpt, data.tokenizer, seed, base_hashes=base_hashes)
 
 # %% ../nbs/10_run.ipynb #5a1ba21d
 PRESETS = {  # name -> (CPTConfig fields, TrainConfig fields)
@@ -314,11 +316,7 @@ def _prepare_new(data_opts:DataOptions, cpt:CPTConfig, cfg:TrainConfig, output:P
     "A new run's data and model, and its record (run.json) so far: nothing is written."
     data_opts.check_paths()
     scratch = data_opts.model == 'scratch'
-    if not scratch and data_opts.model.lower() not in PRETRAINED and Path(data_opts.model).expanduser().is_dir():
-        check_model_folder(data_opts.model)
-    tokenizer = None if scratch else load_tokenizer(data_opts.model)
-    data = build_data(data_opts.source, tokenizer, data_opts.seq_len, data_opts.valid_fraction, data_opts.split_seed, data_opts.vocab_size)
-    model = build_model(data_opts, cpt, data.tokenizer, cfg.seed, base_hashes=base_hashes)
+    data, model = build_run(data_opts, cpt, cfg.seed, base_hashes)
     paths = dict(data=record_path(data_opts.data, output) if data_opts.data else None, model=record_model(data_opts.model, output))
     from cpt_nb import __version__
     run = dict(format=RUN_FORMAT, run_id=uuid.uuid4().hex, started=time.strftime('%Y-%m-%d %H:%M:%S'),
