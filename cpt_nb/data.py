@@ -31,8 +31,8 @@ __all__ = ['TEXT_SUFFIXES', 'KNOWN_DATASETS', 'OFFLINE_CHOICES', 'MAX_UNDECODABL
            'IGNORE_INDEX', 'DATA_FORMAT', 'PYTHON_DOCS', 'pydoc_documents', 'split_paragraphs', 'text_sha256',
            'load_hub_documents', 'read_text', 'text_files', 'load_documents', 'split_documents',
            'split_whole_documents', 'train_tokenizer', 'token_dtype', 'token_stream', 'TokenBlocks', 'pack_blocks',
-           'BlockLoader', 'LMData', 'build_data', 'cache_dir', 'ar_members', 'text_digest', 'extract_deb_text',
-           'python_docs', 'fetch_python_docs', 'model_inputs']
+           'BlockLoader', 'CountingLoader', 'batch_source', 'LMData', 'build_data', 'cache_dir', 'ar_members',
+           'text_digest', 'extract_deb_text', 'python_docs', 'fetch_python_docs', 'model_inputs']
 
 # %% ../nbs/05_data.ipynb #ec7f4008
 TEXT_SUFFIXES = ('.txt', '.md', '.rst', '.text')
@@ -358,6 +358,50 @@ class BlockLoader:
         return (f"BlockLoader({_count(self.blocks)} blocks, batch {self.batch_size}, "
                 f"epoch {self.epoch}, batch {self.position}/{len(self)})")
 
+# %% ../nbs/05_data.ipynb #3a8b9b97
+class CountingLoader:
+    "Any iterable of batches, counting the epoch and the batches read in it, so that a checkpoint can record its place."
+    def __init__(self, batches:Iterable): # a DataLoader, a list, ... (iterated once per epoch)
+        if not hasattr(batches, '__iter__'): raise TypeError(f"need an iterable of batches; got {type(batches).__name__}")
+        if iter(batches) is batches: raise TypeError("need an iterable that can be read again each epoch (a list, a "
+                                                     "DataLoader), not a one-pass iterator or generator")
+        self.batches, self.epoch, self.position, self._skip = batches, 0, 0, 0
+        self.exact = callable(getattr(batches, 'state_dict', None)) and callable(getattr(batches, 'load_state_dict', None))
+
+    def __len__(self) -> int: return len(self.batches)
+
+    def __iter__(self) -> Iterator:
+        "The rest of the current epoch's batches; at its end the loader moves to the next epoch."
+        it, start = iter(self.batches), self.position
+        if self._skip:
+            _logger.warning("%s cannot save its place: skipping the %d batch(es) of epoch %d it gave before the checkpoint, "
+                            "as the Hugging Face Trainer does (the same batches only if it gives the same order each pass)",
+                            type(self.batches).__name__, self._skip, self.epoch)
+            for _ in range(self._skip):
+                if next(it, None) is None: break
+            self._skip = 0
+        for batch in it:
+            self.position += 1
+            yield batch
+        if self.position == 0 and start == 0: raise ValueError(f"the {type(self.batches).__name__} yielded no batches")
+        self.epoch, self.position = self.epoch + 1, 0
+
+    def state_dict(self) -> dict:
+        return dict(epoch=self.epoch, position=self.position) | (dict(inner=self.batches.state_dict()) if self.exact else {})
+
+    def load_state_dict(self, state:dict):
+        self.epoch, self.position = int(state['epoch']), int(state['position'])
+        if self.exact and 'inner' in state: self.batches.load_state_dict(state['inner'])
+        else: self._skip = self.position
+
+    def __repr__(self): return f"CountingLoader({type(self.batches).__name__}, epoch {self.epoch}, batch {self.position})"
+
+
+def batch_source(loader) -> BlockLoader|CountingLoader:
+    "`loader` itself if it keeps its place (`epoch`, `position`, `state_dict`, `load_state_dict`), else a `CountingLoader` of it."
+    keeps = all(hasattr(loader, a) for a in ('epoch', 'position', 'state_dict', 'load_state_dict'))
+    return loader if keeps else CountingLoader(loader)
+
 # %% ../nbs/05_data.ipynb #d83daf10
 @dataclass
 class LMData:
@@ -550,6 +594,12 @@ def fetch_python_docs(folder:str|Path|None=None, # where to put the text files; 
     return folder
 
 # %% ../nbs/05_data.ipynb #6ddb2c66
+def _columns(v):
+    "A column of token-id lists as the default collate gives it (one 1-D tensor per position), stacked to (batch, sequence)."
+    if isinstance(v, (list, tuple)) and v and all(isinstance(t, Tensor) and t.ndim == 1 for t in v): return torch.stack(list(v), 1)
+    return v
+
+
 def model_inputs(batch, # a dict with 'input_ids' (and optionally 'attention_mask', 'labels'), a tensor, or a tuple starting with one
                  device:str|torch.device, # where the tensors go
                  labels:bool=True, # keep 'labels' when the batch has them
@@ -559,7 +609,7 @@ def model_inputs(batch, # a dict with 'input_ids' (and optionally 'attention_mas
         if 'input_ids' not in batch:
             raise ValueError(f"batches must have 'input_ids'; got a dict with keys {sorted(batch)}")
         keys = ('input_ids', 'attention_mask') + (('labels',) if labels else ())
-        inputs = {k: batch[k] for k in keys if k in batch}
+        inputs = {k: _columns(batch[k]) for k in keys if k in batch}
     elif isinstance(batch, Tensor): inputs = dict(input_ids=batch)
     elif isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], Tensor): inputs = dict(input_ids=batch[0])
     else: raise ValueError("batches must be dicts with 'input_ids', tensors of token ids, or tuples "

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +18,8 @@ from .quant import (FULL_PRECISION, QUANTIZED_BITS, FakeQuantizer, GradientQuant
                           MinMaxObserver, NonFiniteError, NotCalibratedError, check_finite, validate_bits)
 
 # %% auto #0
-__all__ = ['init_lora_', 'SharedPrecision', 'CPTLinear', 'check_outlier_options', 'channel_absmax']
+__all__ = ['init_lora_', 'SharedPrecision', 'CPTLinear', 'check_outlier_options', 'channel_absmax', 'is_fused_experts',
+           'fused_experts_unsupported', 'CPTExperts']
 
 # %% ../nbs/03_layers.ipynb #fcd3e5fb
 def init_lora_(A:Tensor, B:Tensor):
@@ -442,3 +444,94 @@ def to_module(self:CPTLinear) -> nn.Linear|Conv1D:
         m.weight.copy_(w)
         if self.bias is not None: m.bias.copy_(self.bias)
     return m
+
+# %% ../nbs/03_layers.ipynb #8c96769a
+def is_fused_experts(m:nn.Module) -> bool:
+    "Is `m` a transformers mixture-of-experts module holding its experts' weights as 3-D parameters?"
+    return (hasattr(m, 'has_gate') and hasattr(m, 'is_transposed') and getattr(m, 'down_proj', None) is not None
+            and isinstance(m.down_proj, nn.Parameter) and m.down_proj.ndim == 3)
+
+
+def fused_experts_unsupported(m:nn.Module) -> str|None:
+    "Why `CPTExperts` cannot take `m` apart (None when it can)."
+    if getattr(m, 'has_post_expert_norm', False): return "it normalises each expert's output"
+    first = 'gate_up_proj' if m.has_gate else 'up_proj'
+    if not isinstance(getattr(m, first, None), nn.Parameter): return f"it has no 3-D {first}"
+    return None
+
+
+def _expert_layer(w:Tensor, bias:Tensor|None, transposed:bool, **options) -> CPTLinear:
+    "A `CPTLinear` holding a copy of one expert's weight (outputs x inputs, or inputs x outputs when `transposed`)."
+    out_f, in_f = (w.shape[1], w.shape[0]) if transposed else w.shape
+    plain = Conv1D(out_f, in_f) if transposed else nn.Linear(in_f, out_f, bias=bias is not None)
+    plain.weight = nn.Parameter(w.detach().clone(), requires_grad=w.requires_grad)
+    if bias is not None: plain.bias = nn.Parameter(bias.detach().clone(), requires_grad=bias.requires_grad)
+    elif transposed: plain.bias = None
+    return CPTLinear.from_module(plain, **options)
+
+# %% ../nbs/03_layers.ipynb #14f275d3
+class CPTExperts(nn.Module):
+    "A transformers mixture-of-experts module with one `CPTLinear` per expert and projection, routed as the original routes."
+    def __init__(self,
+                 experts:nn.Module, # the fused experts module (`is_fused_experts`) to take apart; left unchanged
+                 layer_options:Callable[[int], dict], # `CPTLinear` options for a layer with this many inputs
+                ):
+        super().__init__()
+        why = fused_experts_unsupported(experts)
+        if why: raise ValueError(f"{type(experts).__name__} cannot be quantized by cpt_nb: {why}")
+        self.original_class = type(experts)
+        self.num_experts, self.has_gate = experts.down_proj.shape[0], experts.has_gate
+        self.has_bias, self.is_transposed = experts.has_bias, experts.is_transposed
+        for k, v in vars(experts).items():  # what the gate reads (gpt-oss's alpha and limit, say)
+            if not k.startswith('_') and isinstance(v, (bool, int, float, str)) and not hasattr(self, k): setattr(self, k, v)
+        if hasattr(experts, 'act_fn'): self.act_fn = experts.act_fn
+        self.projections = ('gate_up_proj' if self.has_gate else 'up_proj', 'down_proj')
+        for p in self.projections:
+            w, b = getattr(experts, p), getattr(experts, f'{p}_bias', None) if self.has_bias else None
+            in_f = w.shape[1] if self.is_transposed else w.shape[2]
+            setattr(self, p, nn.ModuleList(_expert_layer(w[e], None if b is None else b[e], self.is_transposed,
+                                                         **layer_options(in_f)) for e in range(self.num_experts)))
+
+    def __repr__(self): return f"CPTExperts({self.original_class.__name__}, experts={self.num_experts})"
+
+# %% ../nbs/03_layers.ipynb #34582cbe
+@patch
+def named_layers(self:CPTExperts) -> list[tuple[str, CPTLinear]]:
+    "Each expert's layers, named as in the module tree: `gate_up_proj.0`, ..., `down_proj.7`."
+    return [(f'{p}.{e}', l) for p in self.projections for e, l in enumerate(getattr(self, p))]
+
+
+@patch
+def _expert(self:CPTExperts, e:int, x:Tensor) -> Tensor:
+    "Expert `e`'s output for the tokens `x`."
+    first, down = getattr(self, self.projections[0])[e], self.down_proj[e]
+    h = first(x)
+    h = self.original_class._apply_gate(self, h) if self.has_gate else self.act_fn(h)
+    return down(h)
+
+
+@patch
+def forward(self:CPTExperts, hidden_states:Tensor, top_k_index:Tensor, top_k_weights:Tensor) -> Tensor:
+    "The weighted sum of each token's chosen experts' outputs, as the transformers module computes it."
+    out = torch.zeros_like(hidden_states)
+    recording = self.down_proj[0].calibrating  # recording ranges: an expert no token chose sees every token
+    with torch.no_grad(): chosen = top_k_index.T  # (k, tokens): the order transformers adds the outputs in
+    for e in range(self.num_experts):
+        slot, token = torch.where(chosen == e)
+        if token.numel() == 0:
+            if recording: self._expert(e, hidden_states)
+            continue
+        y = self._expert(e, hidden_states[token]) * top_k_weights[token, slot, None]
+        out.index_add_(0, token, y.to(out.dtype))
+    return out
+
+
+@patch
+def fused_state(self:CPTExperts, weights:dict[str, Tensor]) -> dict[str, Tensor]:
+    "The original module's parameters (`gate_up_proj`, `down_proj`, any biases), stacked from per-expert `weights` (`'down_proj.3' -> weight`)."
+    sd = {}
+    for p in self.projections:
+        layers = getattr(self, p)
+        sd[p] = torch.stack([weights[f'{p}.{e}'] for e in range(self.num_experts)])
+        if self.has_bias: sd[f'{p}_bias'] = torch.stack([l.bias.detach() for l in layers])
+    return sd

@@ -10,6 +10,8 @@ import importlib.metadata
 import importlib.util
 import json
 import math
+import re
+import warnings
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
@@ -24,7 +26,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GPT2Co
 from transformers.pytorch_utils import Conv1D
 
 from .core import atomic_write, check_int, file_sha256, hub_offline, quiet_progress, save_tensors, temporarily
-from .layers import CPTLinear, SharedPrecision, check_outlier_options
+from .layers import CPTExperts, CPTLinear, SharedPrecision, check_outlier_options, fused_experts_unsupported, is_fused_experts
 from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, validate_bits
 
 # %% auto #0
@@ -143,6 +145,7 @@ GPT2_TARGETS = ('attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj', 'lm_head
 
 
 def _is_linear(m:nn.Module) -> bool: return isinstance(m, (nn.Linear, Conv1D))
+def _is_experts(m:nn.Module) -> bool: return is_fused_experts(m) and fused_experts_unsupported(m) is None
 def _is_norm(m:nn.Module) -> bool: return isinstance(m, nn.LayerNorm) or 'norm' in type(m).__name__.lower()
 def _name_matches(name:str, target:str) -> bool: return name == target or name.endswith('.' + target)
 
@@ -151,8 +154,8 @@ def find_targets(model:nn.Module, # the model to search
                  target_modules:Iterable[str]|Callable[[str, nn.Module], bool]|None=None, # names, a predicate, or None for every linear layer
                  what:str='target module', # what the names are, for error messages
                 ) -> list[str]:
-    "Names of the linear layers of `model` that `target_modules` selects; a clear error for names that select nothing."
-    linear = {n: m for n, m in model.named_modules() if _is_linear(m)}
+    "Names of the linear layers (and fused mixture-of-experts modules) of `model` that `target_modules` selects; a clear error for names that select nothing."
+    linear = {n: m for n, m in model.named_modules() if _is_linear(m) or _is_experts(m)}
     if target_modules is None: chosen = list(linear)
     elif callable(target_modules): chosen = [n for n, m in linear.items() if target_modules(n, m)]
     else:
@@ -166,7 +169,7 @@ def find_targets(model:nn.Module, # the model to search
             bad = [n for n in hits if n not in linear]
             if bad:
                 raise ValueError(f"{what} {t!r} matches {bad[0]!r}, a {type(model.get_submodule(bad[0])).__name__}, "
-                                 "not an nn.Linear or Conv1D")
+                                 "not an nn.Linear, Conv1D or fused mixture-of-experts module")
         chosen = [n for n in linear if any(_name_matches(n, t) for t in targets)]
     if not chosen: raise ValueError(f"no linear layer of {type(model).__name__} matched target_modules={target_modules!r}")
     return chosen
@@ -204,16 +207,10 @@ class CPTModel(nn.Module):
         self.cpt_config = dataclasses.replace(config, target_modules=names, full_precision_modules=full or None)
         self._precision = SharedPrecision(FULL_PRECISION, owner=type(self).__name__)
         self._full_precision = SharedPrecision(FULL_PRECISION, owner=f"{type(self).__name__}'s full_precision_modules")  # never set
-        self.cpt_layers = {}  # name -> CPTLinear (a plain dict: the modules are registered inside `model`)
-        for name in names:
-            module = model.get_submodule(name)
-            in_features = module.weight.shape[0] if isinstance(module, Conv1D) else module.in_features
-            layer = CPTLinear.from_module(module, **config.layer_options(in_features))
-            layer.name, layer._precision, layer.defer_input_ranges = name, self._full_precision if name in full else self._precision, True
-            parent, _, child = name.rpartition('.')
-            setattr(model.get_submodule(parent) if parent else model, child, layer)
-            self.cpt_layers[name] = layer
+        self.cpt_layers, self.cpt_experts = {}, {}  # name -> CPTLinear, CPTExperts (plain dicts: registered inside `model`)
+        for name in names: self._swap(name, config, full_precision=name in full)
         self._set_trainable()
+        _warn_unquantized(model)
 
     def forward(self, *args, **kwargs):
         "The wrapped model's forward: a Hugging Face output, with `loss` when `labels` are given."
@@ -232,6 +229,33 @@ class CPTModel(nn.Module):
     def __repr__(self):
         return (f"CPTModel({type(self.model).__name__}, mode={self.mode!r}, layers={len(self.cpt_layers)}, "
                 f"lora_rank={self.cpt_config.lora_rank}, precision={self.precision})")
+
+# %% ../nbs/04_model.ipynb #2aa36d3b
+@patch
+def _swap(self:CPTModel, name:str, config:CPTConfig, full_precision:bool):
+    "Put a `CPTLinear` (or, for fused experts, a `CPTExperts`) in the place of module `name`, and list its layers."
+    module = self.model.get_submodule(name)
+    if _is_experts(module):
+        new = self.cpt_experts[name] = CPTExperts(module, config.layer_options)
+        layers = {f'{name}.{n}': l for n, l in new.named_layers()}
+    else:
+        in_features = module.weight.shape[0] if isinstance(module, Conv1D) else module.in_features
+        new = CPTLinear.from_module(module, **config.layer_options(in_features))
+        layers = {name: new}
+    for n, layer in layers.items():
+        layer.name, layer._precision = n, self._full_precision if full_precision else self._precision
+        layer.defer_input_ranges = True
+    parent, _, child = name.rpartition('.')
+    setattr(self.model.get_submodule(parent) if parent else self.model, child, new)
+    self.cpt_layers.update(layers)
+
+
+def _warn_unquantized(model:nn.Module):
+    "Warn about weights that look like experts but stay at full precision (a layout cpt_nb cannot take apart)."
+    for n, m in model.named_modules():
+        if is_fused_experts(m) and fused_experts_unsupported(m):
+            warnings.warn(f"{n} ({type(m).__name__}) stays at full precision: {fused_experts_unsupported(m)}, "
+                          "which cpt_nb cannot quantize yet")
 
 # %% ../nbs/04_model.ipynb #e99fff47
 @patch
@@ -353,21 +377,41 @@ def evaluating(self:CPTModel):
 # %% ../nbs/04_model.ipynb #3e6b0a9d
 @patch
 def parameter_counts(self:CPTModel) -> dict:
-    "LoRA, frozen, trainable and total parameter counts, and the trainable percentage."
-    lora = sum(p.numel() for l in self.cpt_layers.values() if l.has_lora for p in (l.lora_A, l.lora_B))
+    "LoRA, frozen, trainable and total parameter counts, the trainable percentage, and how much of the weights is quantized."
+    adapters = [p for l in self.cpt_layers.values() if l.has_lora for p in (l.lora_A, l.lora_B)]
     trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
     total = sum(p.numel() for p in self.parameters())
-    return dict(lora=lora, frozen=total - trainable, trainable=trainable, total=total,
-                percent_trainable=100 * trainable / total)
+    weights = sum(p.numel() for p in self.model.parameters() if p.ndim >= 2 and not any(p is a for a in adapters))
+    quantized = sum(l.weight.numel() for l in self.quantized_layers.values())
+    return dict(lora=sum(p.numel() for p in adapters), frozen=total - trainable, trainable=trainable, total=total,
+                percent_trainable=100 * trainable / total, weights=weights, quantized=quantized,
+                percent_quantized=100 * quantized / weights)
+
+
+def _pattern(name:str) -> str: return re.sub(r'\.\d+(?=\.|$)', '.*', name.removesuffix('.weight'))
+
+
+@patch
+def full_precision_weights(self:CPTModel) -> dict[str, int]:
+    "The weight matrices no quantizer touches, by name pattern (`model.layers.*.mlp.gate`), largest first, with their sizes."
+    quantized = {id(l.weight) for l in self.quantized_layers.values()} | {
+        id(p) for l in self.cpt_layers.values() if l.has_lora for p in (l.lora_A, l.lora_B)}
+    sizes = {}
+    for n, p in self.model.named_parameters():
+        if p.ndim >= 2 and id(p) not in quantized: sizes[_pattern(n)] = sizes.get(_pattern(n), 0) + p.numel()
+    return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
 
 
 @patch
 def parameter_report(self:CPTModel) -> str:
-    "`parameter_counts` as a few readable lines."
-    c = self.parameter_counts()
+    "`parameter_counts` as a few readable lines, naming the weights left at full precision."
+    c, rest = self.parameter_counts(), self.full_precision_weights()
+    shown = ', '.join(list(rest)[:3]) + (f" and {len(rest) - 3} more" if len(rest) > 3 else '')
     return (f"LoRA parameters:      {c['lora']:>13,}\n"
             f"Frozen parameters:    {c['frozen']:>13,}\n"
-            f"Trainable parameters: {c['trainable']:>13,} ({c['percent_trainable']:.1f}% of {c['total']:,})")
+            f"Trainable parameters: {c['trainable']:>13,} ({c['percent_trainable']:.1f}% of {c['total']:,})\n"
+            f"Quantized weights:    {c['quantized']:>13,} ({c['percent_quantized']:.1f}% of the weight matrices"
+            + (f"; full precision: {shown})" if rest else ")"))
 
 # %% ../nbs/04_model.ipynb #2f484f3b
 def _wrapped_checkpointing(self:CPTModel, name:str):
@@ -464,13 +508,39 @@ def cpt_state_dict(self:CPTModel) -> dict[str, torch.Tensor]:
 
 
 @patch
-def merged_state_dict(self:CPTModel) -> dict[str, torch.Tensor]:
-    "The wrapped model's state dict under plain `transformers` names, each LoRA update merged into its weight."
+def _layer_state_dict(self:CPTModel) -> dict[str, torch.Tensor]:
+    "The wrapped model's state dict without CPT state, each LoRA update merged: experts still one layer each."
     own = {f'{ln}.{k}' for ln, l in self.cpt_layers.items() for k in l.state_dict() if k not in ('weight', 'bias')}
     sd = {k: v for k, v in self.model.state_dict().items() if k not in own}
     for ln, l in self.cpt_layers.items():
         if l.has_lora: sd[f'{ln}.weight'] = l.to_module().weight.detach()
     return sd
+
+
+@patch
+def _fuse_experts(self:CPTModel, sd:dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    "`sd` with each `CPTExperts`' per-expert weights and biases stacked back into transformers' fused parameters."
+    for name, ex in self.cpt_experts.items():
+        layers = [f'{name}.{n}' for n, _ in ex.named_layers()]
+        weights = {n[len(name) + 1:]: sd.pop(f'{n}.weight') for n in layers}
+        for n in layers: sd.pop(f'{n}.bias', None)
+        sd.update({f'{name}.{k}': v for k, v in ex.fused_state(weights).items()})
+    return sd
+
+
+def _unfuse_experts(sd:dict[str, torch.Tensor], experts:dict[str, CPTExperts]) -> dict[str, torch.Tensor]:
+    "A plain model's state dict with each fused experts parameter split into the per-expert weights `CPTExperts` holds."
+    for name, ex in experts.items():
+        for p in ex.projections:
+            w = sd.pop(f'{name}.{p}')
+            sd.update({f'{name}.{p}.{e}.weight': w[e] for e in range(ex.num_experts)})
+    return sd
+
+
+@patch
+def merged_state_dict(self:CPTModel) -> dict[str, torch.Tensor]:
+    "The wrapped model's state dict under plain `transformers` names, each LoRA update merged into its weight."
+    return self._fuse_experts(self._layer_state_dict())
 
 # %% ../nbs/04_model.ipynb #f3c9e2a2
 @patch
@@ -660,7 +730,7 @@ def _from_merged(cls:CPTModel, path:Path, saved:CPTConfig, base_hashes:dict|None
         check_base(meta['base_fingerprint'], base_fingerprint(base, base_hashes), base)
     with torch.no_grad():
         if exact:  # the frozen weights exactly as they were: from the base model the run started from
-            plain = load_hf_model(base).state_dict()
+            plain = _unfuse_experts(load_hf_model(base).state_dict(), model.cpt_experts)
             for ln, l in model.cpt_layers.items():
                 if l.has_lora: l.weight.copy_(plain[f'{ln}.weight'])
         else:
@@ -686,13 +756,13 @@ def quantized_state_dict(self:CPTModel, bits:int) -> dict[str, torch.Tensor]:
     "`merged_state_dict` with each quantized layer's weight fake-quantized per output channel at `bits` (min/max ranges)."
     from cpt_nb.quant import MinMaxObserver, fake_quantize, quant_range
     if validate_bits(bits) == FULL_PRECISION: return self.merged_state_dict()
-    sd = self.merged_state_dict()
+    sd = self._layer_state_dict()
     for ln, l in self.quantized_layers.items():  # the full_precision_modules stay as they are
         w, axis = sd[f'{ln}.weight'], (1 if l.fan_in_fan_out else 0)
         obs = MinMaxObserver(axis=axis).to(w.device); obs(w.detach())
         scale, zero = obs.qparams(bits)
         sd[f'{ln}.weight'] = fake_quantize(w.detach(), scale, zero, *quant_range(bits), axis=axis)
-    return sd
+    return self._fuse_experts(sd)
 
 
 @patch
@@ -717,6 +787,8 @@ def save_peft_adapter(self:CPTModel, directory:str|Path,
                      ):
     "Save the LoRA adapters (and trained norms) in PEFT's format, for `peft.PeftModel.from_pretrained`."
     if self.mode != 'lora': raise ValueError(f"a PEFT LoRA adapter needs a model in 'lora' mode; this one is {self.mode!r}")
+    if self.cpt_experts: raise ValueError(f"PEFT's LoRA format has no place for one adapter per fused expert ({next(iter(self.cpt_experts))}); "
+                                          "save_pretrained writes the model with the adapters merged, which plain transformers loads")
     lora = {n: l for n, l in self.cpt_layers.items() if l.has_lora}
     tensors = {f'base_model.model.{n}.lora_{ab}.weight': getattr(l, f'lora_{ab}') for n, l in lora.items() for ab in 'AB'}
     in_layers = {f'{n}.{k}' for n in self.cpt_layers for k in ('weight', 'bias', 'lora_A', 'lora_B')}

@@ -770,7 +770,12 @@ class GradientQuantizer(nn.Module):
     def forward(self, x:Tensor) -> Tensor:
         "`x` itself, marked so that its gradient is quantized in backward."
         if not (torch.is_grad_enabled() and x.requires_grad): return x
-        return _QuantizeGrad.apply(x, self)
+        whole = x if x._base is None else x._base  # a reshaped view of a whole tensor has the same gradient, number for number
+        if whole.is_leaf or whole.numel() != x.numel(): return _QuantizeGrad.apply(x, self)
+        # a computed tensor: a hook on it, not an autograd Function, because the model may change it in place (Falcon
+        # does), and a hook registered before that still receives the gradient of the value it was registered on
+        whole.register_hook(self.quantize_grad)
+        return x
 
     def extra_repr(self): return f"bits={self.bits}, mode={self.mode!r}, stochastic={self.stochastic}"
 

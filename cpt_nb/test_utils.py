@@ -9,14 +9,14 @@ import logging
 
 import torch
 from fastcore.test import test_eq
-from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig, PreTrainedModel
+from transformers import AutoConfig, AutoModelForCausalLM, GPT2Config, LlamaConfig, PreTrainedModel
 
 from .layers import CPTLinear
 from .model import CPTModel, gpt2_config
 
 # %% auto #0
-__all__ = ['test_close_rel', 'tiny_gpt2_config', 'tiny_gpt2', 'tiny_llama', 'tiny_cpt_model', 'randomize_lora_', 'token_batches',
-           'calibrate', 'logged']
+__all__ = ['TINY_FAMILIES', 'test_close_rel', 'tiny_gpt2_config', 'tiny_gpt2', 'tiny_llama', 'tiny_cpt_model', 'randomize_lora_',
+           'tiny_model', 'token_batches', 'calibrate', 'logged']
 
 # %% ../nbs/97_test_utils.ipynb #3241d59a
 def test_close_rel(a, # a tensor, an array or a number
@@ -78,6 +78,32 @@ def randomize_lora_(model:CPTModel|CPTLinear, # the model (or one layer) whose a
         for l in layers:
             if l.has_lora: l.lora_B.copy_(torch.randn(l.lora_B.shape, generator=g) * std)
     return model
+
+# %% ../nbs/97_test_utils.ipynb #ae92cfe5
+_ATTENTION = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=64)
+TINY_FAMILIES = {  # model_type -> the configuration of a two-block, 32-wide model of that family
+    'gpt2': dict(n_embd=32, n_layer=2, n_head=4), 'llama': _ATTENTION, 'mistral': _ATTENTION, 'qwen2': _ATTENTION,
+    'opt': dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, ffn_dim=64, word_embed_proj_dim=32),
+    'gpt_neox': dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64),
+    'phi3': dict(_ATTENTION, num_key_value_heads=4, pad_token_id=0), 'gemma': dict(_ATTENTION, head_dim=8),
+    'falcon': dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4),
+    'bloom': dict(hidden_size=32, n_layer=2, n_head=4), 'gptj': dict(n_embd=32, n_layer=2, n_head=4, rotary_dim=4),
+    'mixtral': dict(_ATTENTION, num_local_experts=4, num_experts_per_tok=2),
+    'qwen2_moe': dict(_ATTENTION, moe_intermediate_size=32, shared_expert_intermediate_size=64, num_experts=4,
+                      num_experts_per_tok=2),
+}
+
+
+def tiny_model(family:str='llama', # a key of `TINY_FAMILIES` (a transformers model_type)
+               seed:int=0, # seed of the weights
+               vocab_size:int=97, # tokens in the vocabulary
+               **kwargs, # configuration fields to override
+              ) -> PreTrainedModel:
+    "A randomly initialised two-block, 32-wide causal LM of `family`, in eval mode, without touching the global random state."
+    if family not in TINY_FAMILIES: raise KeyError(f"no tiny {family!r}; families: {sorted(TINY_FAMILIES)}")
+    ends = dict(bos_token_id=0, eos_token_id=0, pad_token_id=0, max_position_embeddings=64, n_positions=64)
+    config = AutoConfig.for_model(family, vocab_size=vocab_size, **{**ends, **TINY_FAMILIES[family], **kwargs})
+    return _seeded_model(config, seed)
 
 # %% ../nbs/97_test_utils.ipynb #d1a8e553
 def token_batches(n:int=4, # number of batches

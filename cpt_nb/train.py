@@ -28,7 +28,7 @@ from transformers import TrainerCallback
 from .calibration import CalibrationManager
 from .core import (check_int, fail_together, field_defaults, first_difference, rank_and_world, remove_temporaries, resolve_device, restoring,
                    restoring_state, save_tensors, temporary_path)
-from .data import BlockLoader, model_inputs
+from .data import BlockLoader, batch_source, model_inputs
 from .evaluate import mean_loss
 from .model import CPTModel
 from .quant import FULL_PRECISION, QUANTIZED_BITS, NonFiniteError, check_nonfinite, validate_bits
@@ -191,22 +191,22 @@ def _param_groups(model:torch.nn.Module, weight_decay:float) -> list[dict]:
 
 # %% ../nbs/08_train.ipynb #f668c2eb
 class Learner:
-    "Trains a `CPTModel` (or any Hugging Face causal LM) on a `BlockLoader`, calling callbacks at each event."
+    "Trains a `CPTModel` (or any Hugging Face causal LM) on batches of token ids, calling callbacks at each event."
     def __init__(self,
                  model:torch.nn.Module, # the model to train (moved to the config's device)
-                 loader:BlockLoader, # training batches; its position is part of a checkpoint
+                 loader:Iterable, # training batches: a `BlockLoader`, a `DataLoader`, a list, ... (`batch_source`); its place is part of a checkpoint
                  config:TrainConfig|None=None, # options of the run
                  callbacks:Iterable[Callback]=(), # e.g. `CyclicPrecision(...)`, `Recorder()`, `ProgressBar()`; `LRSchedule()` is added if absent
                 ):
         self.config = config or TrainConfig()
         self.device = resolve_device(self.config.device)
-        self.model, self.loader = model.to(self.device), loader
+        self.model, self.loader = model.to(self.device), batch_source(loader)
         if self.config.gradient_checkpointing:  # non-reentrant: blocks whose inputs need no gradient (frozen embeddings) still pass one
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
         self.opt = torch.optim.AdamW(_param_groups(model, self.config.weight_decay), lr=self.config.lr,
                                      betas=(0.9, 0.95))
         self.bf16 = (self.device.type == 'cuda' and torch.cuda.is_bf16_supported()) if self.config.bf16 is None else self.config.bf16
-        self.step, self.epoch, self.loss, self.lr, self.bits = 0, loader.epoch, None, 0., getattr(model, 'precision', FULL_PRECISION)
+        self.step, self.epoch, self.loss, self.lr, self.bits = 0, self.loader.epoch, None, 0., getattr(model, 'precision', FULL_PRECISION)
         self.interrupted, self.checkpoint_due, self._it, self._saved_at = None, False, None, time.monotonic()
         self.rank, self.ddp = _distributed_model(model, self.device)
         self.world = rank_and_world()[1]
@@ -657,7 +657,7 @@ def load_checkpoint(self:Learner, path:str|Path,
     torch.set_rng_state(rng['cpu'].cpu())
     if 'cuda' in rng and self.device.type == 'cuda': torch.cuda.set_rng_state(rng['cuda'].cpu(), self.device)
     self.loader.load_state_dict(state['loader'])
-    self.step, self.epoch = state['step'], state['epoch']
+    self.step, self.epoch, self._it = state['step'], state['epoch'], None
     for c in self.cbs:
         if c.name in state['callbacks']: c.load_state_dict(state['callbacks'][c.name])
     return self
