@@ -5,8 +5,10 @@
 # %% ../nbs/05_data.ipynb #ae46dcc8
 from __future__ import annotations
 
+import csv
 import hashlib
 import inspect
+import io
 import json
 import logging
 import math
@@ -27,12 +29,12 @@ from .core import atomic_write, file_sha256, hub_offline, temporary_path
 _logger = logging.getLogger('cpt_nb.data')
 
 # %% auto #0
-__all__ = ['TEXT_SUFFIXES', 'KNOWN_DATASETS', 'OFFLINE_CHOICES', 'MAX_UNDECODABLE', 'VALID_TOLERANCE', 'EOS_TOKEN',
-           'IGNORE_INDEX', 'DATA_FORMAT', 'PYTHON_DOCS', 'pydoc_documents', 'split_paragraphs', 'text_sha256',
-           'load_hub_documents', 'read_text', 'text_files', 'load_documents', 'split_documents',
-           'split_whole_documents', 'train_tokenizer', 'token_dtype', 'token_stream', 'TokenBlocks', 'pack_blocks',
-           'BlockLoader', 'CountingLoader', 'batch_source', 'LMData', 'build_data', 'cache_dir', 'ar_members',
-           'text_digest', 'extract_deb_text', 'python_docs', 'fetch_python_docs', 'model_inputs']
+__all__ = ['TEXT_SUFFIXES', 'KNOWN_DATASETS', 'OFFLINE_CHOICES', 'MAX_UNDECODABLE', 'TABLE_SUFFIXES', 'VALID_TOLERANCE',
+           'EOS_TOKEN', 'IGNORE_INDEX', 'DATA_FORMAT', 'PYTHON_DOCS', 'pydoc_documents', 'split_paragraphs',
+           'text_sha256', 'load_hub_documents', 'read_text', 'text_files', 'table_documents', 'load_documents',
+           'split_documents', 'split_whole_documents', 'train_tokenizer', 'token_dtype', 'token_stream', 'TokenBlocks',
+           'pack_blocks', 'BlockLoader', 'CountingLoader', 'batch_source', 'LMData', 'build_data', 'cache_dir',
+           'ar_members', 'text_digest', 'extract_deb_text', 'python_docs', 'fetch_python_docs', 'model_inputs']
 
 # %% ../nbs/05_data.ipynb #ec7f4008
 TEXT_SUFFIXES = ('.txt', '.md', '.rst', '.text')
@@ -130,19 +132,53 @@ def text_files(folder:Path) -> list[Path]:
     return sorted(p for p in folder.rglob('*') if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
 
 
-def load_documents(source:str|Path='pydoc', # "pydoc", a text file, a folder of text files, or a Hub dataset name
+TABLE_SUFFIXES = ('.jsonl', '.csv')  # files of rows: one document per row, its text in a column
+
+
+def table_documents(rows:Iterable[dict], # the rows of a JSON-lines or CSV file, or of a `datasets.Dataset`
+                    text_column:str='text', # the column that holds the text
+                    source:str='the data', # named in errors
+                   ) -> list[str]:
+    "The non-empty texts of `text_column`, one document per row."
+    docs = []
+    for i, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or text_column not in row:
+            have = sorted(row) if isinstance(row, dict) else type(row).__name__
+            raise ValueError(f"{source}, row {i}: no {text_column!r} column (it has {have}); name the column with text_column=")
+        if row[text_column] is not None and str(row[text_column]).strip(): docs.append(str(row[text_column]).strip())
+    return docs
+
+
+def _file_rows(path:Path) -> list:
+    text = read_text(path)
+    if path.suffix.lower() == '.csv': return list(csv.DictReader(io.StringIO(text)))
+    rows = []
+    for i, line in enumerate(text.splitlines(), 1):
+        try: rows.append(json.loads(line)) if line.strip() else None
+        except json.JSONDecodeError as e: raise ValueError(f"{path}, line {i}: not JSON ({e.msg})") from None
+    return rows
+
+
+def load_documents(source:str|Path='pydoc', # "pydoc", a text file, a JSON-lines or CSV file, a folder of text files, a `datasets.Dataset` or a Hub dataset name
                    revision:str|None=None, # a Hub dataset's commit (or branch, tag) to read
+                   text_column:str='text', # the column with the text, in JSON lines, CSV and datasets
                   ) -> dict[str, list[str]|str]:
     "Documents from `source`, by split: {'train': [...]}, plus 'validation' when the source has its own, and a Hub dataset's 'revision'."
+    if hasattr(source, 'column_names') and hasattr(source, 'num_rows'):  # a datasets.Dataset, already in memory
+        docs = table_documents(iter(source), text_column, f"the {type(source).__name__}")
+        if not docs: raise ValueError(f"the {type(source).__name__}'s {text_column!r} column holds no text")
+        return {'train': docs}
     if str(source) == 'pydoc': return {'train': pydoc_documents()}
     path = Path(source).expanduser()
-    if path.is_file():
+    if path.is_file() and path.suffix.lower() in TABLE_SUFFIXES:
+        docs = table_documents(_file_rows(path), text_column, str(path))
+    elif path.is_file():
         docs = split_paragraphs(read_text(path))
     elif path.is_dir():
         files = text_files(path)
         if not files: raise ValueError(f"no text files ({', '.join(TEXT_SUFFIXES)}) under {path}")
         docs = [d for d in (read_text(f).strip() for f in files) if d]
-    elif isinstance(source, Path) or os.sep in str(source) or path.suffix.lower() in TEXT_SUFFIXES:
+    elif isinstance(source, Path) or os.sep in str(source) or path.suffix.lower() in TEXT_SUFFIXES + TABLE_SUFFIXES:
         raise FileNotFoundError(f"no text file or folder at {path}")
     else:
         splits = load_hub_documents(str(source), revision)
@@ -446,9 +482,10 @@ def build_data(source:str|Path='pydoc', # see `load_documents`
                vocab_size:int=4096, # of the trained tokenizer
                revision:str|None=None, # a Hub dataset's commit (or branch, tag) to read
                split:Callable=split_documents, # `split(docs, valid_fraction, seed)`; `split_whole_documents` for runs that predate the split seed
+               text_column:str='text', # the column with the text, in JSON lines, CSV and datasets
               ) -> LMData:
     "Documents from `source`, split, tokenized and packed; `info` records the shares, the text's fingerprint and where it came from."
-    splits = load_documents(source, revision)
+    splits = load_documents(source, revision, text_column)
     if 'validation' in splits: train_docs, valid_docs = splits['train'], splits['validation']
     else: train_docs, valid_docs = split(splits['train'], valid_fraction, seed)
     if tokenizer is None: tokenizer = train_tokenizer(train_docs, vocab_size)

@@ -117,3 +117,21 @@ def test_the_checks_can_fail():
     "The reader finds each kind of import it must refuse."
     tree = ast.parse("from .model import _atomic_write\nimport cpt_nb.bench as b\ndef f():\n    from cpt_nb.cli import main\n    b._x()")
     assert sorted(_imports(tree, 'train'), key=str) == sorted([('bench', None, 2), ('bench', '_x', 5), ('cli', 'main', 4), ('model', '_atomic_write', 1)], key=str)
+
+
+def _tutorial_imports(nb:Path) -> list[str]:
+    "What each code cell of notebook `nb` imports from cpt_nb other than `cpt_nb.all`."
+    bad = []
+    for i, c in enumerate(json.loads(nb.read_text())['cells']):
+        if c['cell_type'] != 'code': continue
+        src = '\n'.join(l for l in ''.join(c['source']).splitlines() if not l.lstrip().startswith(('%', '!')))
+        bad += [f"{nb.name} cell {i}: cpt_nb.{dep}" for dep, _, _ in _imports(ast.parse(src)) if dep != 'all']
+    return bad
+
+
+def test_tutorials_import_only_cpt_nb_all():
+    "A user's code imports `cpt_nb.all` alone: the index and every tutorial show that."
+    pages = [ROOT/'nbs'/'index.ipynb', *sorted((ROOT/'nbs').glob('*tutorial*.ipynb'))]
+    assert len(pages) >= 4, pages
+    bad = [b for nb in pages for b in _tutorial_imports(nb)]
+    assert not bad, "import these from cpt_nb.all (add them there if missing):\n" + '\n'.join(bad)
