@@ -110,7 +110,7 @@ def load_hub_documents(name:str, # `NAME`, `NAME:CONFIG`, or a known config such
 # %% ../nbs/05_data.ipynb #9b1ed7ba
 MAX_UNDECODABLE = 0.01  # a text file with more undecodable characters than this share is not UTF-8 text
 
-
+# %% ../nbs/05_data.ipynb #93d00d73
 def read_text(path:str|Path) -> str:
     "The UTF-8 text of file `path`; refused if it holds a NUL byte or more than 1% undecodable characters."
     raw = Path(path).read_bytes()
@@ -131,7 +131,7 @@ def text_files(folder:Path) -> list[Path]:
     "The text files under `folder` (by suffix, `TEXT_SUFFIXES`), in sorted order."
     return sorted(p for p in folder.rglob('*') if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
 
-
+# %% ../nbs/05_data.ipynb #cbcc8624
 TABLE_SUFFIXES = ('.jsonl', '.csv')  # files of rows: one document per row, its text in a column
 
 
@@ -158,7 +158,7 @@ def _file_rows(path:Path) -> list:
         except json.JSONDecodeError as e: raise ValueError(f"{path}, line {i}: not JSON ({e.msg})") from None
     return rows
 
-
+# %% ../nbs/05_data.ipynb #f454d3e3
 def load_documents(source:str|Path='pydoc', # "pydoc", a text file, a JSON-lines or CSV file, a folder of text files, a `datasets.Dataset` or a Hub dataset name
                    revision:str|None=None, # a Hub dataset's commit (or branch, tag) to read
                    text_column:str='text', # the column with the text, in JSON lines, CSV and datasets
@@ -500,7 +500,8 @@ def build_data(source:str|Path='pydoc', # see `load_documents`
                 text_sha256=text_sha256(splits['train'] + splits.get('validation', [])),
                 **({'python': platform.python_version()} if str(source) == 'pydoc' else {}),
                 **({'revision': splits['revision']} if 'revision' in splits else {}))
-    return LMData(tokenizer, pack_blocks(stream, seq_len, _eos_id(tokenizer)), valid, seq_len, str(source), info)
+    name = f"a {type(source).__name__} of {source.num_rows:,} rows" if hasattr(source, 'num_rows') else str(source)
+    return LMData(tokenizer, pack_blocks(stream, seq_len, _eos_id(tokenizer)), valid, seq_len, name, info)
 
 # %% ../nbs/05_data.ipynb #8aa4eb5c
 DATA_FORMAT = 1  # the version of a saved `LMData` folder (`LMData.save`)
