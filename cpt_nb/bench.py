@@ -40,9 +40,9 @@ __all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'DATA_PHASES', 'BENCH_S
            'saved_tensor_bytes', 'benchmark_training_step', 'count_step_work', 'benchmark_step_table',
            'benchmark_calibration', 'quantization_quality', 'ratio_rows', 'quality_data', 'train_byte_llama',
            'training_quality', 'bench_row', 'command_peak_rss', 'main_job_peak_rss', 'synthetic_corpus',
-           'data_preparation_memory', 'speed_rows', 'machine_description', 'markdown_table', 'bench_run', 'QualityRun',
-           'quality_plan', 'run_quality', 'quality_record', 'quality_bench', 'quality_rows', 'quality_summary',
-           'plot_quality', 'full_precision_share']
+           'data_preparation_memory', 'base_dtype_memory', 'speed_rows', 'machine_description', 'markdown_table',
+           'bench_run', 'QualityRun', 'quality_plan', 'run_quality', 'quality_record', 'quality_bench', 'quality_rows',
+           'quality_summary', 'plot_quality', 'full_precision_share']
 
 # %% ../nbs/11_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
@@ -630,6 +630,23 @@ def _corpus_memory_rows(folder:Path, sizes:tuple[float, float]=(2, 200)) -> list
                       (prep['peak'] - prep['start']) / big, detail=f"{prep['peak'] - prep['start']:,.0f} MB above {prep['start']:,.0f} MB; "
                       f"resident at each phase's peak, MB above the start: {where}; {prep['tokens']:,} training tokens; for {small:g} MB: "
                       f"{preps[small]['peak'] - preps[small]['start']:,.0f} MB")]
+
+# %% ../nbs/11_bench.ipynb #11011d3b
+def base_dtype_memory(name:str='smollm2-135m', # a model `CPTModel.from_pretrained` loads
+                      dtypes:Iterable[str]=('float32', 'bf16'), # the base dtypes to compare
+                     ) -> list[dict]:
+    "Parameter bytes and peak resident memory (GiB) of a wrapped model loaded in each dtype, each in a fresh process."
+    code = ("import sys, torch; from cpt_nb.model import CPTModel; m = CPTModel.from_pretrained(sys.argv[1], dtype=sys.argv[2]); "
+            "print(sum(p.numel() * p.element_size() for p in m.parameters()))")
+    rows = []
+    for dtype in dtypes:
+        with tempfile.TemporaryFile() as out:
+            p = subprocess.Popen([sys.executable, '-c', code, name, dtype], stdout=out, stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(p.pid, 0)
+            if os.waitstatus_to_exitcode(status): raise RuntimeError(f"loading {name} in {dtype} failed")
+            out.seek(0); nbytes = int(out.read())
+        rows.append(dict(model=name, dtype=dtype, parameter_gib=nbytes / 2**30, peak_rss_gib=usage.ru_maxrss / 2**20))
+    return rows
 
 # %% ../nbs/11_bench.ipynb #c0be0015
 BENCH_SHAPES = {  # the model each kind of run measures

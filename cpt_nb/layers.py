@@ -218,7 +218,7 @@ def forward(self:CPTLinear, x:Tensor) -> Tensor:
     xs = self._into_basis(x) if basis else x
     xq = self._quantized_input(xs, bits) if q['inputs'] else xs
     w = self.quantized_weight(bits) if q['weights'] else self._unsource('weight', self._source('weight'))
-    y = self._linear(xq, w)
+    y = self._linear(xq, w.to(xq.dtype))  # smoothing factors are float32: a bf16 weight comes back float32
     if lora: y = self._add_lora(y, self._out_of_basis(xq) if basis else xq, bits)
     return self.grad_quantizer(y) if q['gradients'] else y
 
@@ -419,7 +419,7 @@ def _rotate(self:CPTLinear, t:Tensor, dim:int=-1) -> Tensor:
 @patch
 def _into_basis(self:CPTLinear, x:Tensor) -> Tensor:
     "`x` as the quantized path sees it: divided by the smoothing factors, then rotated (each if on)."
-    if self.smoothing is not None: x = x / self._smoothing_factors(x)
+    if self.smoothing is not None: x = x / self._smoothing_factors(x).to(x.dtype)  # the input's dtype: a bf16 base stays bf16
     return x if self.rotation_block is None else self._rotate(x)
 
 
@@ -427,7 +427,7 @@ def _into_basis(self:CPTLinear, x:Tensor) -> Tensor:
 def _out_of_basis(self:CPTLinear, xq:Tensor) -> Tensor:
     "A (quantized) input in the quantized path's basis, back in the layer's own: rotated back, times the smoothing factors."
     if self.rotation_block is not None: xq = self._rotate(xq)
-    return xq if self.smoothing is None else xq * self.smooth
+    return xq if self.smoothing is None else xq * self.smooth.to(xq.dtype)
 
 # %% ../nbs/03_layers.ipynb #b3c7e9f1
 @patch

@@ -31,9 +31,9 @@ from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, validate_b
 
 # %% auto #0
 __all__ = ['MODES', 'CPT_CONFIG_NAME', 'WEIGHTS_NAME', 'ORIGINAL_INPUTS', 'QUANT_METHODS', 'GPT2_TARGETS', 'QUANT_KINDS',
-           'CPT_STATE_NAME', 'PRETRAINED', 'PRETRAINED_INSTALL', 'WEIGHT_FILES', 'CPTConfig', 'find_targets',
+           'CPT_STATE_NAME', 'PRETRAINED', 'PRETRAINED_INSTALL', 'WEIGHT_FILES', 'DTYPES', 'CPTConfig', 'find_targets',
            'full_precision_names', 'CPTModel', 'gpt2_config', 'pretrained_source', 'pretrained_available',
-           'check_model_folder', 'load_hf_model', 'load_tokenizer', 'base_fingerprint', 'check_base']
+           'check_model_folder', 'check_dtype', 'load_hf_model', 'load_tokenizer', 'base_fingerprint', 'check_base']
 
 # %% ../nbs/04_model.ipynb #1a5e0c3b
 MODES = ('lora', 'full')
@@ -634,14 +634,28 @@ def _from_dir_or_hub(auto, name_or_path:str|Path, **kwargs):
                       f"directory, a built-in model ({', '.join(PRETRAINED)}), or CPTModel.from_config.") from e
 
 # %% ../nbs/04_model.ipynb #b7c1d002
+DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16,
+          'float16': torch.float16, 'fp16': torch.float16}
+
+
+def check_dtype(dtype:str|torch.dtype|None) -> torch.dtype:
+    "The torch dtype named by `dtype` (None: float32), or a clear error."
+    if dtype is None: return torch.float32
+    if isinstance(dtype, torch.dtype) and dtype in DTYPES.values(): return dtype
+    if isinstance(dtype, str) and dtype.lower().removeprefix('torch.') in DTYPES: return DTYPES[dtype.lower().removeprefix('torch.')]
+    raise ValueError(f"dtype must be one of {sorted(DTYPES)} (or the torch dtype); got {dtype!r}")
+
+
 def load_hf_model(name_or_path:str|Path, # a built-in short name ("smollm2-135m"), a local directory or a Hub name
                   revision:str|None=None, # a Hub model's commit, branch or tag
+                  dtype:str|torch.dtype|None=None, # the weights' dtype: "bf16" halves their memory; None: float32
                  ) -> PreTrainedModel:
-    "A Hugging Face causal LM, in float32."
+    "A Hugging Face causal LM, in float32 or the `dtype` asked."
+    dtype = check_dtype(dtype)
     if str(name_or_path).lower() not in PRETRAINED:
-        return _from_dir_or_hub(AutoModelForCausalLM, name_or_path, **({'revision': revision} if revision else {}))
+        return _from_dir_or_hub(AutoModelForCausalLM, name_or_path, dtype=dtype, **({'revision': revision} if revision else {}))
     folder, file = pretrained_source(name_or_path)
-    with quiet_progress(): model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=torch.float32)
+    with quiet_progress(): model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=dtype)
     if hasattr(model.config, 'quantization_config'): del model.config.quantization_config  # de-quantized on loading
     return model
 
@@ -697,18 +711,19 @@ def check_base(recorded:dict, # `base_fingerprint` when the weights were first r
 def from_pretrained(cls:CPTModel, name_or_path:str|Path,
                     revision:str|None=None, # a Hub model's commit, branch or tag
                     base_hashes:dict|None=None, # `file_sha256`'s cache for the base model's fingerprint
+                    dtype:str|torch.dtype|None=None, # the base weights' dtype ("bf16", "float32", ...); None: float32
                     **kwargs, # options of a new `CPTModel` (`CPTConfig` fields)
                    ) -> CPTModel:
     "Load a saved CPTModel directory, a built-in model by short name, a local Hugging Face model directory, or a Hub model."
     path = Path(name_or_path)
     if (path/CPT_CONFIG_NAME).is_file():
-        if kwargs or revision: raise ValueError(f"{path} holds a saved CPTModel; it is rebuilt as saved, so pass no options "
-                                                f"(got {sorted([*kwargs, *(['revision'] if revision else [])])})")
+        if kwargs or revision or dtype is not None: raise ValueError(f"{path} holds a saved CPTModel; it is rebuilt as saved, so pass no options "
+                                                f"(got {sorted([*kwargs, *(['revision'] if revision else []), *(['dtype'] if dtype is not None else [])])})")
         saved = CPTConfig.from_dict(json.loads((path/CPT_CONFIG_NAME).read_text()), str(path/CPT_CONFIG_NAME))
         if not (path/WEIGHTS_NAME).is_file(): raise FileNotFoundError(f"{path/WEIGHTS_NAME} is missing")
         if not (path/CPT_STATE_NAME).is_file(): return cls._from_whole_state(path, saved)
         return cls._from_merged(path, saved, base_hashes)
-    model = cls(load_hf_model(name_or_path, revision), **kwargs)
+    model = cls(load_hf_model(name_or_path, revision, dtype), **kwargs)
     folder = Path(name_or_path).expanduser()  # a local folder is recorded whole: the model reloads from any working folder
     model.base_model = str(folder.resolve()) if folder.is_dir() else str(name_or_path)
     model.base_fingerprint = base_fingerprint(name_or_path, base_hashes, commit=getattr(model.config, '_commit_hash', None))
