@@ -46,7 +46,7 @@ class CPTLinear(nn.Module):
                  grad_bits:int=8, # bit width of the output-gradient quantizer
                  grad_mode:str='dynamic', # gradient range: "dynamic" (from each gradient) or "static" (calibrated)
                  input_averaging_constant:float=0.1, # weight of each new batch in the input ranges' moving average
-                 input_granularity:str='tensor', # "tensor": one calibrated range per precision; "token": each token's own
+                 input_granularity:str='tensor', # "tensor": one calibrated range per precision; "token": each token's own. A bare layer defaults to the original recipe (per tensor, min/max, no smoothing or rotation: `ORIGINAL_INPUTS`), the reference this chapter checks against torch; `CPTModel` builds its layers with `CPTConfig`'s defaults (per token, MSE, smoothing, rotation)
                  input_calibration:str='minmax', # how calibration sets input ranges: "minmax", "percentile" or "mse"
                  input_percentile:float=99.99, # for "percentile" calibration: share of values kept, in percent
                  smoothing:float|None=None, # SmoothQuant strength alpha in [0, 1] for the quantized path; None: off
@@ -255,9 +255,12 @@ def _unsource(self:CPTLinear, name:str, q:Tensor) -> Tensor:
 @patch
 def _range_key(self:CPTLinear, name:str, quantizer:FakeQuantizer, force:bool=False) -> tuple|None:
     "The key of tensor `name` if its range must be measured (it changed since last time, or `force`), else None."
-    key = _tensor_key(getattr(self, name))
+    t = getattr(self, name)
+    key = _tensor_key(t)
     if name == 'weight' and self.smoothing is not None: key += _tensor_key(self.smooth)
-    if not force and self._measured_at.get(name) == key and quantizer.observer.calibrated: return None
+    # a tensor that trains is measured each time: a fused optimizer (torch's `fused=True`, the Trainer's default
+    # AdamW) changes it in place without bumping its version counter, so the key alone would keep a stale range
+    if not force and not t.requires_grad and self._measured_at.get(name) == key and quantizer.observer.calibrated: return None
     return key
 
 
