@@ -550,7 +550,8 @@ def save_pretrained(self:CPTModel, directory:str|Path,
     "Save into `directory` a plain Hugging Face model (LoRA merged) plus cpt_nb's configuration and quantizer state."
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    meta = dict(precision=self.precision, base_model=getattr(self, 'base_model', None),
+    dtype = str(next(iter(self.cpt_layers.values())).weight.dtype).removeprefix('torch.')  # the base weights', loaded again so
+    meta = dict(precision=self.precision, dtype=dtype, base_model=getattr(self, 'base_model', None),
                 base_fingerprint=getattr(self, 'base_fingerprint', None), run_id=getattr(self, 'run_id', None))
     save_tensors(self.cpt_state_dict(), d/CPT_STATE_NAME, meta)
     save_tensors(self.merged_state_dict(), d/WEIGHTS_NAME, {}, raw_metadata=dict(format='pt'))  # as transformers writes it
@@ -735,7 +736,8 @@ def _from_merged(cls:CPTModel, path:Path, saved:CPTConfig, base_hashes:dict|None
     "Rebuild a model saved by `save_pretrained`: the plain model, wrapped, its CPT state loaded, each LoRA update taken out again."
     from safetensors import safe_open
     with safe_open(path/CPT_STATE_NAME, framework='pt') as f: meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
-    with quiet_progress(): model = cls(AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32), saved)
+    dtype = check_dtype(meta.get('dtype'))  # saved before dtypes were recorded: float32, the only one then
+    with quiet_progress(): model = cls(AutoModelForCausalLM.from_pretrained(path, dtype=dtype), saved)
     state = load_file(path/CPT_STATE_NAME)
     model._check_loadable(state, str(path/CPT_STATE_NAME), required=model.cpt_state_dict())
     model.load_state_dict(state, strict=False)
@@ -745,7 +747,7 @@ def _from_merged(cls:CPTModel, path:Path, saved:CPTConfig, base_hashes:dict|None
         check_base(meta['base_fingerprint'], base_fingerprint(base, base_hashes), base)
     with torch.no_grad():
         if exact:  # the frozen weights exactly as they were: from the base model the run started from
-            plain = _unfuse_experts(load_hf_model(base).state_dict(), model.cpt_experts)
+            plain = _unfuse_experts(load_hf_model(base, dtype=dtype).state_dict(), model.cpt_experts)
             for ln, l in model.cpt_layers.items():
                 if l.has_lora: l.weight.copy_(plain[f'{ln}.weight'])
         else:

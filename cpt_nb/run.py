@@ -25,7 +25,7 @@ from .core import (LOCK_NAME, FolderLock, fail_together, field_defaults, file_sh
                          quiet_progress, rank_and_world, remove_temporaries, resolve_device, write_json)
 from .data import LMData, build_data, split_whole_documents, text_files
 from .evaluate import evaluate, perplexity, sample_text
-from .model import PRETRAINED, CPTConfig, CPTModel, check_base, check_model_folder, gpt2_config, load_tokenizer
+from .model import PRETRAINED, CPTConfig, CPTModel, check_base, check_dtype, check_model_folder, gpt2_config, load_tokenizer
 from .quant import FULL_PRECISION, QUANTIZED_BITS, validate_bits
 from .schedule import CyclicPrecisionScheduler, plot_schedule
 from .train import (MACHINE_OPTIONS, Checkpointing, CyclicPrecision, Learner, PrecisionRangeTest, ProgressBar, Recorder, TrainConfig,
@@ -68,6 +68,7 @@ class DataOptions:
     vocab_size:int=4096 # tokenizer size when one is trained (for 'scratch')
     eval_bits:list[int]=(4, 6, 8, 32) # precisions of the final perplexity table (32: full precision)
     eval_tokens:int=32768 # held-out tokens scored per precision (at most)
+    dtype:str='float32' # a pretrained base's weights: 'bf16' halves their memory (LoRA mode; the quantizers still compute in float32)
 
     def __post_init__(self):
         if self.data is not None and self.dataset is not None: raise ValueError("give --data or --dataset, not both")
@@ -75,6 +76,7 @@ class DataOptions:
         if self.eval_tokens < 2: raise ValueError(f"eval_tokens must be at least 2; got {self.eval_tokens}")
         if not (isinstance(self.split_seed, int) and self.split_seed >= 0): raise ValueError(f"split_seed must be an int >= 0; got {self.split_seed!r}")
         object.__setattr__(self, 'eval_bits', check_bits_list(self.eval_bits, 'eval_bits'))
+        object.__setattr__(self, 'dtype', str(check_dtype(self.dtype)).removeprefix('torch.'))
 
     def check_paths(self):
         "Refuse a data path that does not exist (a new run's check; a recorded run reads its own saved token ids)."
@@ -99,8 +101,11 @@ def build_model(data_opts:DataOptions, cpt:CPTConfig, tokenizer, seed:int=0,
     from transformers import AutoModelForCausalLM
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # the weights (scratch) or the LoRA matrices drawn: one seed, one run
+        if data_opts.dtype != 'float32' and (data_opts.model == 'scratch' or cpt.mode == 'full'):
+            raise ValueError(f"--dtype {data_opts.dtype} is for a frozen pretrained base in LoRA mode; weights that train stay "
+                             "float32 (AdamW on bf16 weights loses small updates): use --bf16 on for bf16 arithmetic")
         if data_opts.model != 'scratch':
-            with quiet_progress(): model = CPTModel.from_pretrained(data_opts.model, revision, base_hashes, config=cpt)
+            with quiet_progress(): model = CPTModel.from_pretrained(data_opts.model, revision, base_hashes, data_opts.dtype, config=cpt)
             rows = model.model.get_input_embeddings().num_embeddings
             if len(tokenizer) > rows:
                 raise ValueError(f"the tokenizer of {data_opts.model} has {len(tokenizer):,} tokens, the model's embedding {rows:,} "
