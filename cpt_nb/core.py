@@ -19,6 +19,7 @@ import shutil
 import socket
 import sys
 import time
+import warnings
 import weakref
 from pathlib import Path
 from typing import Callable, Iterable
@@ -28,11 +29,11 @@ from fastcore.basics import patch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 # %% auto #0
-__all__ = ['TEMP_SUFFIX', 'LOCK_NAME', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'field_defaults', 'restoring',
-           'temporarily', 'restoring_state', 'temporary_path', 'process_alive', 'remove_temporaries', 'atomic_write',
-           'write_json', 'save_tensors', 'FolderLocked', 'FolderLock', 'file_sha256', 'first_difference',
-           'rank_and_world', 'fail_together', 'hub_offline', 'quiet_progress', 'format_table', 'OpCounter',
-           'TensorMemory']
+__all__ = ['TEMP_SUFFIX', 'LOCK_NAME', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'field_defaults',
+           'warn_renamed', 'renamed', 'renamed_property', 'restoring', 'temporarily', 'restoring_state',
+           'temporary_path', 'process_alive', 'remove_temporaries', 'atomic_write', 'write_json', 'save_tensors',
+           'FolderLocked', 'FolderLock', 'file_sha256', 'first_difference', 'rank_and_world', 'fail_together',
+           'hub_offline', 'quiet_progress', 'format_table', 'OpCounter', 'TensorMemory']
 
 # %% ../nbs/00_core.ipynb #445fce39
 def resolve_device(device:str|torch.device='auto') -> torch.device:
@@ -64,6 +65,35 @@ def field_defaults(cls) -> dict:
         if f.default is not dataclasses.MISSING: defaults[f.name] = f.default
         elif f.default_factory is not dataclasses.MISSING: defaults[f.name] = f.default_factory()
     return defaults
+
+# %% ../nbs/00_core.ipynb #da6f2fc8
+def warn_renamed(old:str, new:str):
+    "Warn (FutureWarning, at the caller of the caller) that `old` is deprecated for `new`."
+    warnings.warn(f"{old} is deprecated: use {new} (same behaviour); the old name will be removed in a later release",
+                  FutureWarning, stacklevel=3)
+
+
+def renamed(fn:Callable, # what the old name now does
+            old:str, # the old name, as users wrote it ("CyclicPrecisionScheduler.precision_for_step")
+            new:str, # what to write instead
+           ) -> Callable:
+    "`fn` under the old name `old`: it works as before and warns that `new` replaces it."
+    @functools.wraps(fn)
+    def old_name(*args, **kwargs):
+        warn_renamed(old, new)
+        return fn(*args, **kwargs)
+    old_name.__name__ = old_name.__qualname__ = old.rpartition('.')[2]
+    old_name.__doc__ = f"Deprecated: use {new}."
+    return old_name
+
+
+def renamed_property(attr:str, # the attribute the old name reads and writes
+                     old:str, new:str, # the old name and what to write instead
+                    ) -> property:
+    "A property under the old name `old` that reads and writes `attr`, warning that `new` replaces it."
+    def get(self): warn_renamed(old, new); return getattr(self, attr)
+    def put(self, value): warn_renamed(old, new); setattr(self, attr, value)
+    return property(get, put, doc=f"Deprecated: use {new}.")
 
 # %% ../nbs/00_core.ipynb #b63cec8f
 @contextlib.contextmanager

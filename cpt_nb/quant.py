@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from torch import Tensor, nn
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
-from .core import check_int
+from .core import check_int, renamed_property
 
 _logger = logging.getLogger('cpt_nb.quant')  # by name: in the notebook, __name__ is '__main__'
 
@@ -319,7 +319,7 @@ class FakeQuantizer(nn.Module):
         super().__init__()
         self.observer = MinMaxObserver() if observer is None else observer
         self.symmetric, self.clipped_ste = symmetric, clipped_ste
-        self.observing = False  # when True, each forward updates the range first (calibration)
+        self.calibrating = False  # when True, each forward records the range first (the one name for it across cpt_nb)
         self.enabled = True
 
     def qparams(self, bits:int) -> tuple[Tensor, Tensor]:
@@ -330,8 +330,8 @@ class FakeQuantizer(nn.Module):
                 bits:int, # bit width in 2..18, or 32 for full precision
                 where:str|None=None, # names this use: the scale's NaN check is noted on the device (`check_nonfinite`)
                ) -> Tensor:
-        "`x` fake-quantized to `bits` (recording its range first while `observing`)."
-        if self.observing: self.observer(x)
+        "`x` fake-quantized to `bits` (recording its range first while `calibrating`)."
+        if self.calibrating: self.observer(x)
         if not self.enabled or validate_bits(bits) == FULL_PRECISION: return x
         scale, zero_point = self.qparams(bits)
         if where is not None: _note_nonfinite(where, scale)
@@ -339,6 +339,9 @@ class FakeQuantizer(nn.Module):
                              axis=self.observer.axis, clipped_ste=self.clipped_ste)
 
     def extra_repr(self): return f"symmetric={self.symmetric}, enabled={self.enabled}"
+
+
+FakeQuantizer.observing = renamed_property('calibrating', 'FakeQuantizer.observing', 'FakeQuantizer.calibrating')  # its earlier name
 
 # %% ../nbs/01_quant.ipynb #2303a61b
 def _measured_fake_quant(x3, qmin, qmax):

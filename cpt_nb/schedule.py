@@ -12,11 +12,11 @@ from typing import Iterable
 
 from fastcore.basics import patch
 
-from .core import check_int
+from .core import check_int, renamed, renamed_property, warn_renamed
 from .quant import FULL_PRECISION, QUANTIZED_BITS, validate_bits
 
 # %% auto #0
-__all__ = ['PROFILES', 'ROUNDINGS', 'precision_at', 'CyclicPrecisionScheduler', 'plot_schedule', 'step_cost', 'training_cost',
+__all__ = ['PROFILES', 'ROUNDINGS', 'cycle_bits', 'CyclicPrecisionScheduler', 'plot_schedule', 'step_cost', 'training_cost',
            'relative_cost']
 
 # %% ../nbs/02_schedule.ipynb #a67f0af1
@@ -62,7 +62,7 @@ def _bits_at(profile:str, frac:float, b_min:int, b_max:int, rounding:str) -> int
     return min(max(b, b_min), b_max)
 
 # %% ../nbs/02_schedule.ipynb #0b7d3e15
-def precision_at(profile:str, # one of `PROFILES`; CPT's is 'cosine_ramp'
+def cycle_bits(profile:str, # one of `PROFILES`; CPT's is 'cosine_ramp'
                  t:float, # position within the cycle, 0 <= t < cycle_length
                  cycle_length:float, # length T of one cycle (steps or epochs; need not be an integer)
                  b_min:int, # lowest bit width, 2..18
@@ -92,7 +92,8 @@ class CyclicPrecisionScheduler:
                  profile:str='cosine_ramp', # one of `PROFILES`
                  rounding:str='rint', # 'rint' (CPT's code) or 'ceil' (the paper's formula)
                  total_epochs:int|None=None, # epochs in the run, instead of `total_steps`: one precision per epoch
-                 final:int=0, # the run's last steps (or epochs), held at b_max after the last cycle; the cycles share the rest
+                 final_at_max:float=0., # share of the run held at b_max after the last cycle, as `TrainConfig`'s; the cycles share the rest
+                 final:int|None=None, # deprecated: the same stretch in steps (or epochs)
                 ):
         self.b_min, self.b_max = _check_bit_range(profile, b_min, b_max)
         _check_choice('rounding', rounding, ROUNDINGS)
@@ -105,6 +106,11 @@ class CyclicPrecisionScheduler:
         self.total = check_int(total_steps if self.unit == 'step' else total_epochs, f"total_{self.unit}s",
                              positive, "a positive int")
         self.num_cycles = check_int(num_cycles, 'num_cycles', positive, "a positive int")
+        if final is not None: warn_renamed('CyclicPrecisionScheduler(final=steps)', 'final_at_max=share of the run')
+        else:
+            if not (isinstance(final_at_max, Real) and not isinstance(final_at_max, bool) and 0 <= final_at_max < 1):
+                raise ValueError(f"final_at_max must be a share of the run in [0, 1); got {final_at_max!r}")
+            final = round(final_at_max * self.total)  # as TrainConfig.final_steps rounds it
         self.final = check_int(final, 'final', lambda v: 0 <= v < self.total, f"an int in [0, {self.total}): the cycles need a {self.unit}")
         self.cycled = self.total - self.final  # the steps (or epochs) the cycles share
         if profile != 'constant' and self.num_cycles > self.cycled:
@@ -114,11 +120,6 @@ class CyclicPrecisionScheduler:
         self.total_steps = self.total if self.unit == 'step' else None
         self.total_epochs = self.total if self.unit == 'epoch' else None
         self.cycle_length = self.cycled / self.num_cycles  # steps (or epochs) per cycle
-
-    @property
-    def total_cycles(self) -> int:
-        "Number of cycles over the run (same as `num_cycles`)."
-        return self.num_cycles
 
     def __repr__(self):
         return (f"{type(self).__name__}({self.b_min}..{self.b_max} bits, {self.profile}/{self.rounding}, "
@@ -142,34 +143,35 @@ def _precision(self:CyclicPrecisionScheduler, i) -> int:
 @patch
 def _require(self:CyclicPrecisionScheduler, unit:str):
     if self.unit != unit:
-        other = 'epoch' if unit == 'step' else 'step'
         raise ValueError(f"this scheduler counts {self.unit}s (total_{self.unit}s={self.total}): use "
-                         f"precision_for_{other}, or build it with total_{unit}s=... to schedule by {unit}")
+                         f"precision_at({self.unit}=...), or build it with total_{unit}s=... to schedule by {unit}")
 
 
-@patch
-def precision_for_step(self:CyclicPrecisionScheduler, step:int) -> int:
+def _precision_for_step(self:CyclicPrecisionScheduler, step:int) -> int:
     "Bit width at optimizer step `step` (0 <= step < total_steps)."
     self._require('step')
     return self._precision(step)
 
 
-@patch
-def precision_for_epoch(self:CyclicPrecisionScheduler, epoch:int) -> int:
+def _precision_for_epoch(self:CyclicPrecisionScheduler, epoch:int) -> int:
     "Bit width during epoch `epoch` (0 <= epoch < total_epochs)."
     self._require('epoch')
     return self._precision(epoch)
 
 
-# compatibility alias: the original CPT-LoRA code's name for `precision_for_epoch`
-CyclicPrecisionScheduler.get_precision_for_epoch = CyclicPrecisionScheduler.precision_for_epoch
+# the original CPT-LoRA code's name: a silent alias (see the compatibility section)
+CyclicPrecisionScheduler.get_precision_for_epoch = _precision_for_epoch
+# earlier cpt_nb names, deprecated for `precision_at` (which also answers past the end of the run)
+CyclicPrecisionScheduler.precision_for_step = renamed(_precision_for_step, 'CyclicPrecisionScheduler.precision_for_step', 'precision_at(step)')
+CyclicPrecisionScheduler.precision_for_epoch = renamed(_precision_for_epoch, 'CyclicPrecisionScheduler.precision_for_epoch', 'precision_at(epoch=epoch)')
+CyclicPrecisionScheduler.total_cycles = renamed_property('num_cycles', 'CyclicPrecisionScheduler.total_cycles', 'num_cycles')
 
 # %% ../nbs/02_schedule.ipynb #e6ed023d
 @patch
-def precision_at(self:CyclicPrecisionScheduler, step:int, # optimizer steps done before this one
-                 epoch:int=0, # the epoch this step is in (read by a per-epoch schedule)
+def precision_at(self:CyclicPrecisionScheduler, step:int=0, # optimizer steps done before this one
+                 epoch:int=0, # the epoch this step is in (what a per-epoch schedule reads)
                 ) -> int:
-    "Bit width of a training step, by step or by epoch (whichever the scheduler counts); past the end, the last one."
+    "The bit width of a training step: the one way to ask the scheduler (by step, or by epoch if it counts epochs); past the end of the run, the last one."
     i = check_int(step if self.unit == 'step' else epoch, self.unit, lambda v: v >= 0, "an int >= 0")
     return self._at(min(i, self.total - 1))
 

@@ -124,7 +124,7 @@ def scheduler(self:TrainConfig, b_min:int|None=None) -> CyclicPrecisionScheduler
     b_min = self.b_min if self.b_min is not None else b_min
     if b_min is None: raise ValueError("this config leaves b_min to the Precision Range Test: pass the test's pick")
     return CyclicPrecisionScheduler(min(b_min, self.b_max), self.b_max, total_steps=self.steps, num_cycles=self.cycles,
-                                    profile=self.profile, final=self.final_steps)
+                                    profile=self.profile, final_at_max=self.final_at_max)
 
 # %% ../nbs/08_train.ipynb #4fad9b87
 _PRT_RULE_UNRECORDED = 'gain'  # the rule of a run saved before TrainConfig had `prt_rule`: CPT's, the only one then
@@ -708,7 +708,7 @@ class CPTCallback(TrainerCallback):
 # %% ../nbs/08_train.ipynb #34ecc87c
 def prt_b_min(curve:dict[int, float], # metric (lower is better) by precision, consecutive precisions
               threshold:float=0.05, # a relative gain ('gain'), or a relative distance from the highest precision's metric ('near-max')
-              rule:str='gain', # 'gain': CPT's rule; 'near-max': the lowest precision close enough to the highest
+              rule:str='near-max', # 'near-max' (the default at every level): the lowest precision close enough to the highest; 'gain': CPT's rule
              ) -> int:
     "B_min read from a Precision Range Test's curve."
     bits = sorted(curve)
@@ -726,7 +726,7 @@ class PRTResult:
     b_max:int # the target precision
     curve:dict[int, float] # metric (lower is better) at each precision tried
     threshold:float # what counted: a relative gain ('gain'), or a relative distance from the target's metric ('near-max')
-    rule:str='gain' # how `b_min` was read from the curve (`prt_b_min`)
+    rule:str='near-max' # how `b_min` was read from the curve (`prt_b_min`)
 
     def plot(self, ax=None):
         "Plot the metric against bits, with the range found shaded; returns the Axes."
@@ -749,7 +749,7 @@ class PrecisionRangeTest:
                  start_bits:int=2, # the lowest precision tried
                  target_bits:int=8, # B_max: the static precision CPT replaces
                  threshold:float=0.05, # relative improvement that marks B_min ('gain'), or distance from B_max's metric ('near-max')
-                 rule:str='gain', # how B_min is read from the curve: `prt_b_min`
+                 rule:str='near-max', # how B_min is read from the curve: `prt_b_min` ('gain' is CPT's own rule)
                  metric:Callable|None=None, # `metric(model, bits) -> float`, lower is better; default: mean loss
                  train_step:Callable|None=None, # `train_step(model, bits)`, run before measuring each precision
                  optimizer:torch.optim.Optimizer|None=None, # the optimizer `train_step` uses: its state is restored too
@@ -798,8 +798,9 @@ def precision_range_test(self:Learner,
                          eval_batches:Iterable, # batches for the metric (mean loss, dropout off)
                          start_bits:int=2, # the lowest precision tried
                          target_bits:int=8, # B_max
-                         threshold:float=0.05, # relative improvement that marks B_min
+                         threshold:float=0.05, # distance from B_max's metric ('near-max'), or relative improvement ('gain'), that marks B_min
                          burst_steps:int=0, # training steps at each precision before it is measured (0: none)
+                         rule:str|None=None, # how B_min is read from the curve (`prt_b_min`); None: the config's `prt_rule`
                         ) -> PRTResult:
     "CPT's Precision Range Test on this learner's model, each burst a `fit` of `burst_steps` steps; the learner is left as it was."
     check_int(burst_steps, 'burst_steps', lambda v: v >= 0, "an int >= 0")
@@ -815,6 +816,7 @@ def precision_range_test(self:Learner,
                 torch.set_rng_state(rng[0])
                 if rng[1] is not None: torch.cuda.set_rng_state(rng[1], self.device)
     prt = PrecisionRangeTest(self.model, calibration, eval_batches, start_bits, target_bits, threshold,
+                             rule=self.config.prt_rule if rule is None else rule,
                              train_step=burst if burst_steps else None, optimizer=self.opt)
     return prt.run()
 

@@ -24,7 +24,7 @@ from cpt_nb.quant import FakeQuantizer, MinMaxObserver, quant_range
 assert "site-packages" in Path(cpt_nb.__file__).as_posix(), cpt_nb.__file__  # the wheel, not the checkout
 x = torch.randn(1000)
 q = FakeQuantizer(observer=MinMaxObserver())
-q.observing = True; y = q(x, 4)
+q.calibrating = True; y = q(x, 4)
 s, z = q.qparams(4)
 assert torch.equal(y, torch.fake_quantize_per_tensor_affine(x, s, z.int(), *quant_range(4)))
 print("ok", cpt_nb.__version__)
