@@ -192,7 +192,9 @@ def _calibrate_smoothing(self:CalibrationManager):
         maxima[layer] = m if layer not in maxima else torch.maximum(maxima[layer], m)
     hooks = [l.register_forward_pre_hook(record) for l in layers]
     try:
-        with self.model.at_precision(FULL_PRECISION), self.model.evaluating(), temporarily([self], _busy=True):
+        # `calibrating` on: nothing is quantized at full precision, but a mixture-of-experts block then routes the tokens
+        # to any expert no token chose, so that every expert gets its factors
+        with self.model.at_precision(FULL_PRECISION), self.model.evaluating(), self.model.calibrating(), temporarily([self], _busy=True):
             for inputs in self._batches(self.num_batches): self.model(**inputs)
     finally:
         for h in hooks: h.remove()
