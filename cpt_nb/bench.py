@@ -636,16 +636,17 @@ def base_dtype_memory(name:str='smollm2-135m', # a model `CPTModel.from_pretrain
                       dtypes:Iterable[str]=('float32', 'bf16'), # the base dtypes to compare
                      ) -> list[dict]:
     "Parameter bytes and peak resident memory (GiB) of a wrapped model loaded in each dtype, each in a fresh process."
-    code = ("import sys, torch; from cpt_nb.model import CPTModel; m = CPTModel.from_pretrained(sys.argv[1], dtype=sys.argv[2]); "
-            "print(sum(p.numel() * p.element_size() for p in m.parameters()))")
+    # the peak is the child's own VmHWM: a fork's rusage also counts the parent's pages from before exec
+    code = ("import re, sys, torch; from pathlib import Path; from cpt_nb.model import CPTModel; "
+            "m = CPTModel.from_pretrained(sys.argv[1], dtype=sys.argv[2]); "
+            "print(sum(p.numel() * p.element_size() for p in m.parameters()), "
+            "re.search(r'VmHWM:\\s*(\\d+) kB', Path('/proc/self/status').read_text()).group(1))")
     rows = []
     for dtype in dtypes:
-        with tempfile.TemporaryFile() as out:
-            p = subprocess.Popen([sys.executable, '-c', code, name, dtype], stdout=out, stderr=subprocess.DEVNULL)
-            _, status, usage = os.wait4(p.pid, 0)
-            if os.waitstatus_to_exitcode(status): raise RuntimeError(f"loading {name} in {dtype} failed")
-            out.seek(0); nbytes = int(out.read())
-        rows.append(dict(model=name, dtype=dtype, parameter_gib=nbytes / 2**30, peak_rss_gib=usage.ru_maxrss / 2**20))
+        out = subprocess.run([sys.executable, '-c', code, name, dtype], capture_output=True, text=True)
+        if out.returncode: raise RuntimeError(f"loading {name} in {dtype} failed:\n{out.stderr[-2000:]}")
+        nbytes, peak_kb = map(int, out.stdout.split()[-2:])
+        rows.append(dict(model=name, dtype=dtype, parameter_gib=nbytes / 2**30, peak_rss_gib=peak_kb / 2**20))
     return rows
 
 # %% ../nbs/11_bench.ipynb #c0be0015
