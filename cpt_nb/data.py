@@ -5,6 +5,7 @@
 # %% ../nbs/05_data.ipynb #ae46dcc8
 from __future__ import annotations
 
+import collections.abc
 import csv
 import hashlib
 import inspect
@@ -399,7 +400,7 @@ class CountingLoader:
     "Any iterable of batches, counting the epoch and the batches read in it, so that a checkpoint can record its place."
     def __init__(self, batches:Iterable): # a DataLoader, a list, ... (iterated once per epoch)
         if not hasattr(batches, '__iter__'): raise TypeError(f"need an iterable of batches; got {type(batches).__name__}")
-        if iter(batches) is batches: raise TypeError("need an iterable that can be read again each epoch (a list, a "
+        if isinstance(batches, collections.abc.Iterator): raise TypeError("need an iterable that can be read again each epoch (a list, a "
                                                      "DataLoader), not a one-pass iterator or generator")
         self.batches, self.epoch, self.position, self._skip = batches, 0, 0, 0
         self.exact = callable(getattr(batches, 'state_dict', None)) and callable(getattr(batches, 'load_state_dict', None))
