@@ -155,7 +155,8 @@ def _file_rows(path:Path) -> list:
     if path.suffix.lower() == '.csv': return list(csv.DictReader(io.StringIO(text)))
     rows = []
     for i, line in enumerate(text.splitlines(), 1):
-        try: rows.append(json.loads(line)) if line.strip() else None
+        if not line.strip(): continue
+        try: rows.append(json.loads(line))
         except json.JSONDecodeError as e: raise ValueError(f"{path}, line {i}: not JSON ({e.msg})") from None
     return rows
 
@@ -166,7 +167,7 @@ def load_documents(source:str|Path='pydoc', # "pydoc", a text file, a JSON-lines
                   ) -> dict[str, list[str]|str]:
     "Documents from `source`, by split: {'train': [...]}, plus 'validation' when the source has its own, and a Hub dataset's 'revision'."
     if hasattr(source, 'column_names') and hasattr(source, 'num_rows'):  # a datasets.Dataset, already in memory
-        docs = table_documents(iter(source), text_column, f"the {type(source).__name__}")
+        docs = table_documents(source, text_column, f"the {type(source).__name__}")
         if not docs: raise ValueError(f"the {type(source).__name__}'s {text_column!r} column holds no text")
         return {'train': docs}
     if str(source) == 'pydoc': return {'train': pydoc_documents()}
