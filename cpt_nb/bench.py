@@ -26,7 +26,7 @@ import torch
 
 from .calibration import CalibrationManager
 from .core import OpCounter, atomic_write, resolve_device, write_json
-from .data import build_data, pydoc_documents, python_docs, split_paragraphs
+from .data import PYTHON_DOCS, build_data, cache_dir, pydoc_documents, python_docs, split_paragraphs
 from .evaluate import perplexity
 from .model import QUANT_METHODS, CPTConfig, CPTModel, gpt2_config, pretrained_available
 from .quant import QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
@@ -36,13 +36,14 @@ from .train import Learner, ProgressBar, TrainConfig, latest_checkpoint
 
 # %% auto #0
 __all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'DATA_PHASES', 'BENCH_SHAPES', 'SCRATCH_DOCS', 'SMOLLM2_DOCS', 'TOY',
-           'HEAD_QUANTIZED', 'ABLATIONS', 'TIE_BAND', 'time_call', 'compare', 'benchmark_fake_quant',
-           'saved_tensor_bytes', 'benchmark_training_step', 'count_step_work', 'benchmark_step_table',
-           'benchmark_calibration', 'quantization_quality', 'ratio_rows', 'quality_data', 'train_byte_llama',
-           'training_quality', 'bench_row', 'command_peak_rss', 'main_job_peak_rss', 'synthetic_corpus',
-           'data_preparation_memory', 'base_dtype_memory', 'speed_rows', 'machine_description', 'markdown_table',
-           'bench_run', 'QualityRun', 'quality_plan', 'run_quality', 'quality_record', 'quality_bench', 'quality_rows',
-           'quality_summary', 'plot_quality', 'full_precision_share']
+           'HEAD_QUANTIZED', 'ABLATIONS', 'EVERY_PRECISION', 'EVAL_BITS', 'PHASE_1', 'PHASE_2', 'QUALITY_PLANS',
+           'PYTHON_DOCS_NAME', 'TIE_BAND', 'time_call', 'compare', 'benchmark_fake_quant', 'saved_tensor_bytes',
+           'benchmark_training_step', 'count_step_work', 'benchmark_step_table', 'benchmark_calibration',
+           'quantization_quality', 'ratio_rows', 'quality_data', 'train_byte_llama', 'training_quality', 'bench_row',
+           'command_peak_rss', 'main_job_peak_rss', 'synthetic_corpus', 'data_preparation_memory', 'base_dtype_memory',
+           'speed_rows', 'machine_description', 'markdown_table', 'bench_run', 'QualityRun', 'first_plan',
+           'every_precision_plan', 'quality_plan', 'run_quality', 'quality_record', 'portable_options', 'quality_bench',
+           'quality_rows', 'quality_summary', 'plot_quality', 'full_precision_share']
 
 # %% ../nbs/11_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
@@ -394,6 +395,8 @@ SCHEDULES = {  # name -> the TrainConfig fields of the precision schedule
     'full precision': dict(b_min=32, b_max=32, profile='constant'),
     'static 8': dict(b_min=8, b_max=8, profile='constant'),
     'static 6': dict(b_min=6, b_max=6, profile='constant'),
+    'static 5': dict(b_min=5, b_max=5, profile='constant'),
+    'static 4': dict(b_min=4, b_max=4, profile='constant'),
     'CPT 4-8': dict(b_min=4, b_max=8),
     # one factor at a time, against CPT 4-8's 32 cycles and no final stretch
     'CPT 4-8, 8 cycles': dict(b_min=4, b_max=8, num_cycles=8),
@@ -755,11 +758,12 @@ class QualityRun:
     data:dict # `DataOptions` fields
     cpt:dict # `CPTConfig` fields
     train:dict # `TrainConfig` fields other than the schedule's and the seed
+    plan:str|None=None # the plan it belongs to (`QUALITY_PLANS`); None: the first one, which named no plan
 
     @property
     def slug(self) -> str:
         "The run's file-system name: its folder, and its result's file name."
-        return re.sub(r'[^a-z0-9]+', '-', f"{self.group} {self.schedule} seed {self.seed}".lower()).strip('-')
+        return re.sub(r'[^a-z0-9]+', '-', f"{self.plan or ''} {self.group} {self.schedule} seed {self.seed}".lower()).strip('-')
 
     @property
     def target_bits(self) -> int:
@@ -773,10 +777,10 @@ ABLATIONS = [(SCRATCH_DOCS, s) for s in ('CPT 4-8, 8 cycles', 'CPT 4-8, 16 cycle
             [(HEAD_QUANTIZED, s) for s in ('static 8', 'CPT 4-8')]  # seed 0 each: one factor changed from the pair
 
 
-def quality_plan(corpus:str|Path|None, # the larger corpus (`python_docs()`); None: its runs are left out
-                 quick:bool=False, # two toy runs on the built-in corpus instead: the mechanics in seconds
-                ) -> list[QualityRun]:
-    "The runs of `cpt_nb bench --quality`, in the order they run: pairs of one seed first, so that a stopped run still gives pairs."
+def first_plan(corpus:str|Path|None, # the larger corpus (`python_docs()`); None: its runs are left out
+               quick:bool=False, # two toy runs on the built-in corpus instead: the mechanics in seconds
+              ) -> list[QualityRun]:
+    "The first plan: CPT against static 8 bit, each run judged at its highest precision and at 32 bits."
     if quick:
         data = dict(model='scratch', seq_len=32, vocab_size=300, eval_tokens=1024, eval_bits=[8, 32])
         return [QualityRun(TOY, s, 0, data, dict(mode='full', full_precision_modules=['lm_head']),
@@ -794,9 +798,46 @@ def quality_plan(corpus:str|Path|None, # the larger corpus (`python_docs()`); No
                             dict(steps=256, batch_size=4, calibration_batches=2)) for s in ('static 8', 'CPT 4-8', 'CPT 3-8', 'CPT 5-8')]
     return plan
 
+# %% ../nbs/11_bench.ipynb #0e0ed578
+EVERY_PRECISION, EVAL_BITS = "every precision", [4, 5, 6, 8, 32]  # the second plan, and the precisions it scores each run at
+PHASE_1 = {SCRATCH_DOCS: ('static 8', 'CPT 4-8', 'static 6', 'static 4'), SMOLLM2_DOCS: ('static 8', 'CPT 4-8', 'static 4', 'CPT 5-8')}
+PHASE_2 = {SCRATCH_DOCS: ('static 5', 'CPT 5-8', 'full precision'), SMOLLM2_DOCS: ()}  # one seed each: indicative
+
+
+def every_precision_plan(corpus:str|Path|None, # the larger corpus (`python_docs()`); None: its runs are left out
+                         quick:bool=False, # three toy runs on the built-in corpus instead: the mechanics in seconds
+                        ) -> list[QualityRun]:
+    "The second plan: equal cost and every precision -- each run scored at 4, 5, 6, 8 and 32 bits; seed by seed, so that a stopped plan still gives pairs."
+    cpt = dict(mode='full', full_precision_modules=['lm_head'])
+    if quick:
+        data = dict(model='scratch', seq_len=32, vocab_size=300, eval_tokens=1024, eval_bits=[4, 8, 32])
+        return [QualityRun(TOY, s, 0, data, cpt, dict(steps=8, batch_size=4, calibration_batches=1), EVERY_PRECISION)
+                for s in ('static 8', 'CPT 4-8', 'static 4')]
+    if corpus is None: return []
+    scratch = (dict(model='scratch', data=str(corpus), eval_tokens=32768, eval_bits=EVAL_BITS), cpt, dict(steps=1024, batch_size=16))
+    runs = {SCRATCH_DOCS: (scratch, range(3))}
+    if pretrained_available('smollm2-135m'):
+        runs[SMOLLM2_DOCS] = ((dict(scratch[0], model='smollm2-135m'), dict(mode='lora', full_precision_modules=['lm_head']),
+                              dict(steps=256, batch_size=4, calibration_batches=2)), range(2))
+    plan = [QualityRun(group, s, seed, *runs[group][0], EVERY_PRECISION)
+            for seed in range(3) for group in runs if seed in runs[group][1] for s in PHASE_1[group]]
+    return plan + [QualityRun(group, s, 0, *runs[group][0], EVERY_PRECISION) for group in runs for s in PHASE_2[group]]
+
+
+QUALITY_PLANS = {None: first_plan, EVERY_PRECISION: every_precision_plan}  # `QualityRun.plan` -> the function that lists its runs
+
+
+def quality_plan(corpus:str|Path|None, # the larger corpus (`python_docs()`); None: its runs are left out
+                 quick:bool=False, # toy runs on the built-in corpus instead: the mechanics in seconds
+                 plan:str|None=EVERY_PRECISION, # a key of `QUALITY_PLANS`; `cpt_nb bench --quality` runs the newest
+                ) -> list[QualityRun]:
+    "The runs of `plan`, in the order `cpt_nb bench --quality` runs them."
+    if plan not in QUALITY_PLANS: raise ValueError(f"no quality plan {plan!r}; the plans: {list(QUALITY_PLANS)}")
+    return QUALITY_PLANS[plan](corpus, quick)
+
 # %% ../nbs/11_bench.ipynb #8594cf6d
 def _options(run:QualityRun, device:str) -> tuple[DataOptions, CPTConfig, TrainConfig]:
-    bits = sorted({run.target_bits, 32})  # judged at its target precision, and at full precision
+    bits = run.data.get('eval_bits') or sorted({run.target_bits, 32})  # the plan's precisions, or its target and full precision
     return (DataOptions(**{**run.data, 'eval_bits': bits}), CPTConfig(**run.cpt),
             TrainConfig(**run.train, **SCHEDULES[run.schedule], seed=run.seed, device=device))
 
@@ -824,13 +865,25 @@ def quality_record(run:QualityRun, m:dict, cfg:TrainConfig, resumed:bool) -> dic
     ppl = {str(r['bits']): r['perplexity'] for r in m['after']}
     tokens = cfg.steps * cfg.batch_size * cfg.accumulate * m['data'].get('seq_len', run.data.get('seq_len', 128))
     grad = 32 if run.schedule == 'full precision' else run.cpt.get('grad_bits', 8)
-    return dict(slug=run.slug, group=run.group, schedule=run.schedule, seed=run.seed, target_bits=run.target_bits,
-                perplexity=ppl, eval_tokens=m['after'][0]['tokens'], steps=cfg.steps, tokens_trained=tokens,
+    trained = sorted(set(m['bits']))
+    return dict(slug=run.slug, plan=run.plan, group=run.group, schedule=run.schedule, seed=run.seed, target_bits=run.target_bits,
+                perplexity=ppl, trained_bits=trained, calibrated_after_training=[int(b) for b in ppl if int(b) not in trained + [32]], eval_tokens=m['after'][0]['tokens'], steps=cfg.steps, tokens_trained=tokens,
                 corpus_train_tokens=m['data']['train_tokens'], epochs=tokens / m['data']['train_tokens'],
                 cost=training_cost(m['bits'], grad) / step_cost(8, 8), wall_s=m['wall_s'], resumed=resumed,
                 final_loss=sum(m['losses'][-8:]) / len(m['losses'][-8:]),
-                options=dict(data=run.data, cpt=run.cpt, train={**run.train, **SCHEDULES[run.schedule]}),
-                machine=machine_description(cfg.device), date=time.strftime('%Y-%m-%d'))
+                options=dict(data=portable_options(run.data), cpt=run.cpt, train={**run.train, **SCHEDULES[run.schedule]}),
+                machine=machine_description(cfg.device), torch=torch.__version__, commit=_git_commit(),
+                command=' '.join(['cpt_nb', *sys.argv[1:]]) if Path(sys.argv[0]).name == 'cpt_nb' else None, date=time.strftime('%Y-%m-%d'))
+
+
+PYTHON_DOCS_NAME = "python3.11-doc (the corpus `cpt_nb corpus` fetches)"  # the larger corpus, in a committed record
+
+
+def portable_options(data:dict) -> dict:
+    "`data` with the larger corpus's folder on this machine named as a user knows it: what a committed record may say."
+    folder = cache_dir()/PYTHON_DOCS['folder']
+    same = lambda p: isinstance(p, str) and Path(p).expanduser().resolve() == folder.expanduser().resolve()
+    return {k: PYTHON_DOCS_NAME if k == 'data' and same(v) else v for k, v in data.items()}
 
 # %% ../nbs/11_bench.ipynb #103bacb2
 def quality_bench(output:str|Path, # folder: results/ (one JSON per finished run) and runs/ (run folders, checkpoints)
@@ -852,7 +905,9 @@ def quality_bench(output:str|Path, # folder: results/ (one JSON per finished run
         with open(output/'runs'/f'{run.slug}.log', 'a', buffering=1) as log: record = run_quality(run, output/'runs', device, out=log)  # line-buffered: progress shows
         write_json(result, record)
         say(f"{run.slug}: perplexity {record['perplexity'][str(run.target_bits)]:.2f} at {run.target_bits} bits, {record['wall_s'] / 60:.1f} min")
-    return [json.loads(p.read_text()) for p in sorted((output/'results').glob('*.json'))]
+    records = [json.loads(p.read_text()) for p in sorted((output/'results').glob('*.json'))]
+    plans = {run.plan for run in plan}
+    return [r for r in records if r.get('plan') in plans]  # another plan's result is not one of these runs
 
 # %% ../nbs/11_bench.ipynb #8b6d1730
 def quality_rows(records:list[dict], plan:list[QualityRun]) -> list[dict]:
