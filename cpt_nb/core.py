@@ -21,6 +21,7 @@ import sys
 import time
 import warnings
 import weakref
+from numbers import Real
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -29,11 +30,11 @@ from fastcore.basics import patch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 # %% auto #0
-__all__ = ['TEMP_SUFFIX', 'LOCK_NAME', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'field_defaults',
-           'warn_renamed', 'renamed', 'renamed_property', 'restoring', 'temporarily', 'restoring_state',
-           'temporary_path', 'process_alive', 'remove_temporaries', 'atomic_write', 'write_json', 'save_tensors',
-           'FolderLocked', 'FolderLock', 'file_sha256', 'first_difference', 'rank_and_world', 'fail_together',
-           'hub_offline', 'quiet_progress', 'format_table', 'OpCounter', 'TensorMemory']
+__all__ = ['TEMP_SUFFIX', 'LOCK_NAME', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'check_share',
+           'field_defaults', 'warn_renamed', 'renamed', 'renamed_property', 'restoring', 'temporarily',
+           'restoring_state', 'temporary_path', 'process_alive', 'remove_temporaries', 'atomic_write', 'write_json',
+           'save_tensors', 'FolderLocked', 'FolderLock', 'file_sha256', 'first_difference', 'rank_and_world',
+           'fail_together', 'hub_offline', 'quiet_progress', 'format_table', 'OpCounter', 'TensorMemory']
 
 # %% ../nbs/00_core.ipynb #445fce39
 def resolve_device(device:str|torch.device='auto') -> torch.device:
@@ -56,6 +57,16 @@ def check_int(value, # the value to check
     except TypeError: v = None
     if v is None or not ok(v): raise error(f"{name} must be {expected}; got {value!r} ({type(value).__name__})")
     return v
+
+# %% ../nbs/00_core.ipynb #a4aa3f61
+def check_share(value, # the value to check
+                name:str, # what it is, for the message
+                of:str='the run', # what it is a share of, for the message
+               ) -> float:
+    "`value` if it is a number in [0, 1) (not a bool), else a `ValueError`: a share of a run that leaves at least one step."
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a share of {of} in [0, 1); got {value!r}")
+    return value
 
 # %% ../nbs/00_core.ipynb #23050c7f
 def field_defaults(cls) -> dict:

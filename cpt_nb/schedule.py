@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from numbers import Real
 from typing import Iterable
 
 from fastcore.basics import patch
 
-from .core import check_int, renamed, renamed_property, warn_renamed
+from .core import check_int, check_share, renamed, renamed_property, warn_renamed
 from .quant import FULL_PRECISION, QUANTIZED_BITS, validate_bits
 
 # %% auto #0
@@ -20,7 +21,7 @@ __all__ = ['PROFILES', 'ROUNDINGS', 'cycle_bits', 'CyclicPrecisionScheduler', 'p
            'relative_cost']
 
 # %% ../nbs/02_schedule.ipynb #a67f0af1
-PROFILES = ('cosine_ramp', 'cosine', 'triangular', 'constant')  # 'cosine_ramp' is CPT's
+PROFILES = ('cosine_ramp', 'cosine', 'triangular', 'constant', 'random')  # 'cosine_ramp' is CPT's; 'random' draws each step's
 ROUNDINGS = ('rint', 'ceil')  # 'rint' is CPT's code (round half to even), 'ceil' the paper's formula
 
 
@@ -52,6 +53,7 @@ def _curve(profile:str, frac:float, b_min:int, b_max:int) -> float:
     if profile == 'cosine_ramp': return b_min + 0.5 * span * (1 - math.cos(math.pi * frac))
     if profile == 'cosine': return b_min + 0.5 * span * (1 - math.cos(2 * math.pi * frac))
     if profile == 'triangular': return b_min + span * 2 * min(frac, 1 - frac)
+    if profile == 'random': raise ValueError("a 'random' schedule has no position in a cycle: ask a scheduler for a step's bit width")
     return float(b_max)  # 'constant'
 
 
@@ -94,6 +96,8 @@ class CyclicPrecisionScheduler:
                  total_epochs:int|None=None, # epochs in the run, instead of `total_steps`: one precision per epoch
                  final_at_max:float=0., # share of the run held at b_max after the last cycle, as `TrainConfig`'s; the cycles share the rest
                  final:int|None=None, # deprecated: the same stretch in steps (or epochs)
+                 full_precision_first:float=0., # share of the run at full precision before the first cycle (late QAT: 0.85, with 'constant')
+                 seed:int=0, # the draws of the 'random' profile (the same seed, the same schedule)
                 ):
         self.b_min, self.b_max = _check_bit_range(profile, b_min, b_max)
         _check_choice('rounding', rounding, ROUNDINGS)
@@ -107,12 +111,12 @@ class CyclicPrecisionScheduler:
                              positive, "a positive int")
         self.num_cycles = check_int(num_cycles, 'num_cycles', positive, "a positive int")
         if final is not None: warn_renamed('CyclicPrecisionScheduler(final=steps)', 'final_at_max=share of the run')
-        else:
-            if not (isinstance(final_at_max, Real) and not isinstance(final_at_max, bool) and 0 <= final_at_max < 1):
-                raise ValueError(f"final_at_max must be a share of the run in [0, 1); got {final_at_max!r}")
-            final = round(final_at_max * self.total)  # as TrainConfig.final_steps rounds it
-        self.final = check_int(final, 'final', lambda v: 0 <= v < self.total, f"an int in [0, {self.total}): the cycles need a {self.unit}")
-        self.cycled = self.total - self.final  # the steps (or epochs) the cycles share
+        else: final = round(check_share(final_at_max, 'final_at_max') * self.total)  # as TrainConfig.final_steps rounds it
+        self.first = round(check_share(full_precision_first, 'full_precision_first') * self.total)
+        self.final = check_int(final, 'final', lambda v: 0 <= v < self.total - self.first,
+                               f"an int in [0, {self.total - self.first}): the cycles need a {self.unit}")
+        self.seed = check_int(seed, 'seed', lambda v: v >= 0, "an int >= 0")
+        self.cycled = self.total - self.first - self.final  # the steps (or epochs) the cycles share
         if profile != 'constant' and self.num_cycles > self.cycled:
             raise ValueError(f"num_cycles={self.num_cycles} is more cycles than {self.unit}s ({self.cycled}): "
                              f"the schedule would alias; use num_cycles <= {self.cycled}")
@@ -122,15 +126,20 @@ class CyclicPrecisionScheduler:
         self.cycle_length = self.cycled / self.num_cycles  # steps (or epochs) per cycle
 
     def __repr__(self):
-        return (f"{type(self).__name__}({self.b_min}..{self.b_max} bits, {self.profile}/{self.rounding}, "
-                f"{self.num_cycles} cycles of {self.cycle_length:g} {self.unit}s"
+        shape = (f"drawn per {self.unit} (seed {self.seed}), {self.cycled} {self.unit}s" if self.profile == 'random' else
+                 f"{self.profile}/{self.rounding}, {self.num_cycles} cycles of {self.cycle_length:g} {self.unit}s")
+        return (f"{type(self).__name__}({self.b_min}..{self.b_max} bits, "
+                + (f"first {self.first} {self.unit}s at full precision, " if self.first else "") + shape
                 + (f", then {self.final} at {self.b_max}" if self.final else "") + ")")
 
 # %% ../nbs/02_schedule.ipynb #7f3a0e96
 @patch
 def _at(self:CyclicPrecisionScheduler, i:int) -> int:
     "Bit width at step (or epoch) `i` of the run, `i` already checked; the position in the cycle is exact."
+    if i < self.first: return FULL_PRECISION  # the full-precision start
+    i -= self.first
     if i >= self.cycled: return self.b_max  # the final stretch
+    if self.profile == 'random': return random.Random(self.seed * 1_000_003 + i).randint(self.b_min, self.b_max)  # a pure function of the step
     return _bits_at(self.profile, i * self.num_cycles % self.cycled / self.cycled, self.b_min, self.b_max, self.rounding)
 
 
@@ -178,20 +187,22 @@ def precision_at(self:CyclicPrecisionScheduler, step:int=0, # optimizer steps do
 # %% ../nbs/02_schedule.ipynb #9d4b6e28
 @patch
 def _period(self:CyclicPrecisionScheduler) -> list[int]:
-    "Bit widths of the shortest stretch that repeats (in the cycles)."
-    return [self._at(i) for i in range(self.cycled // math.gcd(self.cycled, self.num_cycles))]
+    "Bit widths of the shortest stretch of the cycles that repeats (all of them, drawn at random)."
+    repeats = 1 if self.profile == 'random' else math.gcd(self.cycled, self.num_cycles)
+    return [self._at(self.first + i) for i in range(self.cycled // repeats)]
 
 
 @patch
 def schedule(self:CyclicPrecisionScheduler) -> list[int]:
     "Bit width for every step (or epoch) of the run, in order."
-    return self._period() * math.gcd(self.cycled, self.num_cycles) + [self.b_max] * self.final
+    period = self._period()
+    return [FULL_PRECISION] * self.first + period * (self.cycled // len(period)) + [self.b_max] * self.final
 
 
 @patch
 def used_precisions(self:CyclicPrecisionScheduler) -> list[int]:
     "The distinct bit widths the run visits, ascending."
-    return sorted(set(self._period()) | ({self.b_max} if self.final else set()))
+    return sorted(set(self._period()) | ({self.b_max} if self.final else set()) | ({FULL_PRECISION} if self.first else set()))
 
 # %% ../nbs/02_schedule.ipynb #1ce85ab4
 def plot_schedule(scheduler:CyclicPrecisionScheduler, # the schedule to draw
@@ -223,11 +234,11 @@ def step_cost(b:int, # forward bit width (weights and activations); 32 for full 
 def training_cost(forward_bits:Iterable[int], # forward bit width of each iteration, e.g. `scheduler.schedule()`
                   grad_bits:int=8, # gradient bit width, the same for every iteration (CPT: 8)
                  ) -> float:
-    "Average cost per iteration of a run, relative to full-precision training."
+    "Average cost per iteration of a run, relative to full-precision training; a full-precision iteration has full-precision gradients."
     counts = Counter(forward_bits)
     n = sum(counts.values())
     if n == 0: raise ValueError("forward_bits is empty: a training cost needs at least one iteration")
-    return sum(k * step_cost(b, grad_bits) for b, k in counts.items()) / n
+    return sum(k * step_cost(b, FULL_PRECISION if b == FULL_PRECISION else grad_bits) for b, k in counts.items()) / n
 
 
 def relative_cost(forward_bits:Iterable[int], # forward bit width of each iteration

@@ -26,7 +26,7 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from .calibration import CalibrationManager
-from .core import (check_int, fail_together, field_defaults, first_difference, rank_and_world, remove_temporaries, resolve_device, restoring,
+from .core import (check_int, check_share, fail_together, field_defaults, first_difference, rank_and_world, remove_temporaries, resolve_device, restoring,
                    restoring_state, save_tensors, temporary_path)
 from .data import BlockLoader, batch_source, model_inputs
 from .evaluate import mean_loss
@@ -66,6 +66,7 @@ class TrainConfig:
     num_cycles:int|None=None # precision cycles; None: CPT's 32, or fewer so that a cycle has at least 16 steps
     profile:str='cosine_ramp' # schedule profile (see the schedule chapter); 'constant' at b_max is static training
     final_at_max:float=0.0 # share of the steps held at b_max at the end of the run, after the last cycle (0: none, as CPT)
+    full_precision_first:float=0.0 # share of the steps at full precision at the start, before the first cycle (late QAT: 0.85 with 'constant')
     schedule_unit:str='step' # 'step': a precision per optimizer step (CPT); 'epoch': one per epoch
     seed:int=0 # seeds the weights drawn, the data order, dropout and stochastic rounding
     device:str='auto' # 'auto' (CUDA if present, else CPU), 'cpu', 'cuda', 'cuda:1', ...
@@ -85,19 +86,18 @@ class TrainConfig:
         if not 0 <= self.min_lr_ratio <= 1: raise ValueError(f"min_lr_ratio must be in [0, 1]; got {self.min_lr_ratio}")
         if self.warmup is not None: check_int(self.warmup, 'warmup', lambda v: 0 <= v <= self.steps, f"None or an int in 0..{self.steps}")
         if self.grad_clip is not None and not self.grad_clip > 0: raise ValueError(f"grad_clip must be positive or None; got {self.grad_clip}")
-        if self.schedule_unit not in SCHEDULE_UNITS: raise ValueError(f"schedule_unit must be one of {SCHEDULE_UNITS}; got {self.schedule_unit!r}")
+        for name, allowed in (('schedule_unit', SCHEDULE_UNITS), ('prt_rule', PRT_RULES), ('profile', PROFILES)):
+            if getattr(self, name) not in allowed: raise ValueError(f"{name} must be one of {allowed}; got {getattr(self, name)!r}")
         validate_bits(self.b_max)
         if self.b_min is not None and validate_bits(self.b_min) > self.b_max and self.profile != 'constant':
             raise ValueError(f"b_min must not exceed b_max; got b_min={self.b_min}, b_max={self.b_max}")
         if self.num_cycles is not None: check_int(self.num_cycles, 'num_cycles', pos, "None or a positive int")
-        if self.prt_rule not in PRT_RULES: raise ValueError(f"prt_rule must be one of {PRT_RULES}; got {self.prt_rule!r}")
-        if self.profile not in PROFILES: raise ValueError(f"profile must be one of {PROFILES}; got {self.profile!r}")
-        if not (isinstance(self.final_at_max, (int, float)) and 0 <= self.final_at_max < 1):
-            raise ValueError(f"final_at_max must be a share of the steps in [0, 1); got {self.final_at_max!r}")
-        cycled = self.steps - self.final_steps
+        for name in ('final_at_max', 'full_precision_first'): check_share(getattr(self, name), name, 'the steps')
+        cycled = self.steps - self.final_steps - self.first_steps
+        if cycled < 1: raise ValueError(f"final_at_max and full_precision_first leave no step to cycle in ({self.steps} steps)")
         if self.schedule_unit == 'step' and self.cycles > cycled:
-            before = ' before the final stretch' if self.final_steps else ''
-            raise ValueError(f"num_cycles={self.cycles} is more cycles than steps ({cycled}{before}): a cycle needs at least one step")
+            where = ' and '.join(w for w, n in (('after the full-precision start', self.first_steps), ('before the final stretch', self.final_steps)) if n)
+            raise ValueError(f"num_cycles={self.cycles} is more cycles than steps ({cycled}{' ' * bool(where)}{where}): a cycle needs at least one step")
 
 # %% ../nbs/08_train.ipynb #7ef6cd45
 @patch(as_prop=True)
@@ -109,7 +109,7 @@ def warmup_steps(self:TrainConfig) -> int:
 @patch(as_prop=True)
 def cycles(self:TrainConfig) -> int:
     "Precision cycles over the run: `num_cycles`, or CPT's 32 capped so that each cycle has at least 16 steps."
-    return self.num_cycles if self.num_cycles is not None else max(1, min(32, (self.steps - self.final_steps) // 16))
+    return self.num_cycles if self.num_cycles is not None else max(1, min(32, (self.steps - self.final_steps - self.first_steps) // 16))
 
 
 @patch(as_prop=True)
@@ -118,13 +118,20 @@ def final_steps(self:TrainConfig) -> int:
     return round(self.final_at_max * self.steps)
 
 
+@patch(as_prop=True)
+def first_steps(self:TrainConfig) -> int:
+    "Steps at full precision at the start of the run: `full_precision_first` of them, rounded."
+    return round(self.full_precision_first * self.steps)
+
+
 @patch
 def scheduler(self:TrainConfig, b_min:int|None=None) -> CyclicPrecisionScheduler:
     "The run's precision per optimizer step; `b_min`: the Precision Range Test's pick, where the config leaves B_min to it."
     b_min = self.b_min if self.b_min is not None else b_min
     if b_min is None: raise ValueError("this config leaves b_min to the Precision Range Test: pass the test's pick")
     return CyclicPrecisionScheduler(min(b_min, self.b_max), self.b_max, total_steps=self.steps, num_cycles=self.cycles,
-                                    profile=self.profile, final_at_max=self.final_at_max)
+                                    profile=self.profile, final_at_max=self.final_at_max,
+                                    full_precision_first=self.full_precision_first, seed=self.seed)
 
 # %% ../nbs/08_train.ipynb #4fad9b87
 _PRT_RULE_UNRECORDED = 'gain'  # the rule of a run saved before TrainConfig had `prt_rule`: CPT's, the only one then
