@@ -159,6 +159,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument('--bits', type=int, nargs='+', default=[4, 6, 8, 32], help="precisions (default: 4 6 8 32)")
     ev.add_argument('--data', help="text file or folder to evaluate on (default: the run's data)")
     ev.add_argument('--eval-tokens', type=int, help="held-out tokens scored per precision")
+    ev.add_argument('--export', type=int, metavar='BITS', help="also save the model at BITS as a plain Hugging Face model "
+                    "(RUN/model-BITSbit/: weights on the BITS-bit grid, activations in float)")
     gen = sub.add_parser('generate', help="text from a trained model at a precision")
     gen.add_argument('checkpoint', help="a run folder written by `cpt_nb train`")
     gen.add_argument('--bits', type=int, default=8, help="precision (default: 8)")
@@ -243,7 +245,7 @@ def main(argv:list[str]|None=None) -> int:
             if args.bits not in QUANTIZED_BITS: parser.error(f"--bits must be in 2..18; got {args.bits}")
             demo(args.sizes, args.repeats, args.bits)
         elif args.command == 'train': return _train_command(args)
-        elif args.command == 'eval': eval_run(args.checkpoint, args.bits, args.data, args.eval_tokens)
+        elif args.command == 'eval': eval_run(args.checkpoint, args.bits, args.data, args.eval_tokens, export=args.export)
         elif args.command == 'generate': generate_run(args.checkpoint, args.prompt, args.bits, args.max_new_tokens)
         elif args.command == 'bench':
             resolve_device(args.device)  # a device that is not there: an error before anything is written
