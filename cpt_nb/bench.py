@@ -29,21 +29,24 @@ from .core import OpCounter, atomic_write, resolve_device, write_json
 from .data import PYTHON_DOCS, build_data, cache_dir, pydoc_documents, python_docs, split_paragraphs
 from .evaluate import perplexity
 from .model import QUANT_METHODS, CPTConfig, CPTModel, gpt2_config, pretrained_available
-from .quant import QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
+from .quant import FULL_PRECISION, QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
 from .run import DataOptions, resume_options, train_run
 from .schedule import CyclicPrecisionScheduler, relative_cost, step_cost, training_cost
 from .train import Learner, ProgressBar, TrainConfig, latest_checkpoint
 
 # %% auto #0
 __all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'DATA_PHASES', 'BENCH_SHAPES', 'SCRATCH_DOCS', 'SMOLLM2_DOCS', 'TOY',
-           'HEAD_QUANTIZED', 'ABLATIONS', 'EVERY_PRECISION', 'EVAL_BITS', 'PHASE_1', 'PHASE_2', 'QUALITY_PLANS',
-           'PYTHON_DOCS_NAME', 'TIE_BAND', 'time_call', 'compare', 'benchmark_fake_quant', 'saved_tensor_bytes',
-           'benchmark_training_step', 'count_step_work', 'benchmark_step_table', 'benchmark_calibration',
-           'quantization_quality', 'ratio_rows', 'quality_data', 'train_byte_llama', 'training_quality', 'bench_row',
-           'command_peak_rss', 'main_job_peak_rss', 'synthetic_corpus', 'data_preparation_memory', 'base_dtype_memory',
-           'speed_rows', 'machine_description', 'markdown_table', 'bench_run', 'QualityRun', 'first_plan',
-           'every_precision_plan', 'quality_plan', 'run_quality', 'quality_record', 'portable_options', 'quality_bench',
-           'quality_rows', 'quality_summary', 'plot_quality', 'full_precision_share']
+           'HEAD_QUANTIZED', 'ABLATIONS', 'EVERY_PRECISION', 'EVAL_BITS', 'PHASE_1', 'PHASE_2', 'PHASE_1_SEEDS',
+           'QUALITY_PLANS', 'PYTHON_DOCS_NAME', 'TIE_BAND', 'QUALITY_TARGETS', 'time_call', 'compare',
+           'benchmark_fake_quant', 'saved_tensor_bytes', 'benchmark_training_step', 'count_step_work',
+           'benchmark_step_table', 'benchmark_calibration', 'quantization_quality', 'ratio_rows', 'quality_data',
+           'train_byte_llama', 'training_quality', 'bench_row', 'command_peak_rss', 'main_job_peak_rss',
+           'synthetic_corpus', 'data_preparation_memory', 'base_dtype_memory', 'speed_rows', 'machine_description',
+           'markdown_table', 'bench_run', 'QualityRun', 'first_plan', 'every_precision_runs', 'every_precision_plan',
+           'quality_plan', 'run_quality', 'quality_record', 'portable_options', 'quality_bench', 'quality_results',
+           'quality_rows', 'quality_summary', 'plot_quality', 'specialist', 'paired_ratios', 'precision_rows',
+           'precision_table', 'every_precision_rows', 'target_rows', 'target_sentence', 'plot_precisions',
+           'full_precision_share']
 
 # %% ../nbs/11_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
@@ -406,6 +409,9 @@ SCHEDULES = {  # name -> the TrainConfig fields of the precision schedule
     'CPT 3-8': dict(b_min=3, b_max=8),
     'CPT 5-8': dict(b_min=5, b_max=8),
     'CPT 4-6': dict(b_min=4, b_max=6),
+    # baselines from outside CPT (the schedule chapter): full precision, then 4 bits; a precision drawn per step
+    'late QAT 4': dict(b_min=4, b_max=4, profile='constant', full_precision_first=0.85),
+    'random 4-8': dict(b_min=4, b_max=8, profile='random'),
 }
 # the three short runs of `training_quality`
 TRAINING_RUNS = {name: SCHEDULES[name] for name in ('CPT 3-8', 'static 8', 'full precision')}
@@ -801,7 +807,15 @@ def first_plan(corpus:str|Path|None, # the larger corpus (`python_docs()`); None
 # %% ../nbs/11_bench.ipynb #0e0ed578
 EVERY_PRECISION, EVAL_BITS = "every precision", [4, 5, 6, 8, 32]  # the second plan, and the precisions it scores each run at
 PHASE_1 = {SCRATCH_DOCS: ('static 8', 'CPT 4-8', 'static 6', 'static 4'), SMOLLM2_DOCS: ('static 8', 'CPT 4-8', 'static 4', 'CPT 5-8')}
-PHASE_2 = {SCRATCH_DOCS: ('static 5', 'CPT 5-8', 'full precision'), SMOLLM2_DOCS: ()}  # one seed each: indicative
+PHASE_2 = {SCRATCH_DOCS: ('static 5', 'CPT 5-8', 'full precision', 'late QAT 4', 'random 4-8'), SMOLLM2_DOCS: ('late QAT 4',)}  # seed 0: indicative
+PHASE_1_SEEDS = {SCRATCH_DOCS: 3, SMOLLM2_DOCS: 2}
+
+
+def every_precision_runs() -> list[tuple[str, str, int]]:
+    "(group, schedule, seed) of each run of the second plan, in order, whether or not its model is installed here."
+    phase_1 = [(group, s, seed) for seed in range(max(PHASE_1_SEEDS.values())) for group in PHASE_1
+               if seed < PHASE_1_SEEDS[group] for s in PHASE_1[group]]
+    return phase_1 + [(group, s, 0) for group in PHASE_2 for s in PHASE_2[group]]
 
 
 def every_precision_plan(corpus:str|Path|None, # the larger corpus (`python_docs()`); None: its runs are left out
@@ -815,13 +829,11 @@ def every_precision_plan(corpus:str|Path|None, # the larger corpus (`python_docs
                 for s in ('static 8', 'CPT 4-8', 'static 4')]
     if corpus is None: return []
     scratch = (dict(model='scratch', data=str(corpus), eval_tokens=32768, eval_bits=EVAL_BITS), cpt, dict(steps=1024, batch_size=16))
-    runs = {SCRATCH_DOCS: (scratch, range(3))}
+    options = {SCRATCH_DOCS: scratch}
     if pretrained_available('smollm2-135m'):
-        runs[SMOLLM2_DOCS] = ((dict(scratch[0], model='smollm2-135m'), dict(mode='lora', full_precision_modules=['lm_head']),
-                              dict(steps=256, batch_size=4, calibration_batches=2)), range(2))
-    plan = [QualityRun(group, s, seed, *runs[group][0], EVERY_PRECISION)
-            for seed in range(3) for group in runs if seed in runs[group][1] for s in PHASE_1[group]]
-    return plan + [QualityRun(group, s, 0, *runs[group][0], EVERY_PRECISION) for group in runs for s in PHASE_2[group]]
+        options[SMOLLM2_DOCS] = (dict(scratch[0], model='smollm2-135m'), dict(mode='lora', full_precision_modules=['lm_head']),
+                                 dict(steps=256, batch_size=4, calibration_batches=2))
+    return [QualityRun(group, s, seed, *options[group], EVERY_PRECISION) for group, s, seed in every_precision_runs() if group in options]
 
 
 QUALITY_PLANS = {None: first_plan, EVERY_PRECISION: every_precision_plan}  # `QualityRun.plan` -> the function that lists its runs
@@ -864,7 +876,7 @@ def quality_record(run:QualityRun, m:dict, cfg:TrainConfig, resumed:bool) -> dic
     "What a finished run contributes to the table: its perplexities, cost, size and time, with its options."
     ppl = {str(r['bits']): r['perplexity'] for r in m['after']}
     tokens = cfg.steps * cfg.batch_size * cfg.accumulate * m['data'].get('seq_len', run.data.get('seq_len', 128))
-    grad = 32 if run.schedule == 'full precision' else run.cpt.get('grad_bits', 8)
+    grad = run.cpt.get('grad_bits', 8)  # a full-precision step counts full-precision gradients
     trained = sorted(set(m['bits']))
     return dict(slug=run.slug, plan=run.plan, group=run.group, schedule=run.schedule, seed=run.seed, target_bits=run.target_bits,
                 perplexity=ppl, trained_bits=trained, calibrated_after_training=[int(b) for b in ppl if int(b) not in trained + [32]], eval_tokens=m['after'][0]['tokens'], steps=cfg.steps, tokens_trained=tokens,
@@ -905,13 +917,38 @@ def quality_bench(output:str|Path, # folder: results/ (one JSON per finished run
         with open(output/'runs'/f'{run.slug}.log', 'a', buffering=1) as log: record = run_quality(run, output/'runs', device, out=log)  # line-buffered: progress shows
         write_json(result, record)
         say(f"{run.slug}: perplexity {record['perplexity'][str(run.target_bits)]:.2f} at {run.target_bits} bits, {record['wall_s'] / 60:.1f} min")
-    records = [json.loads(p.read_text()) for p in sorted((output/'results').glob('*.json'))]
-    plans = {run.plan for run in plan}
-    return [r for r in records if r.get('plan') in plans]  # another plan's result is not one of these runs
+    return quality_results(output/'results', {run.plan for run in plan})  # another plan's result is not one of these runs
+
+
+def quality_results(folder:str|Path, # a folder of result records (`bench/quality/results`)
+                    plans:Iterable[str|None]=(EVERY_PRECISION,), # the plans whose records to keep (None: the first plan)
+                   ) -> list[dict]:
+    "The result records in `folder` that belong to `plans`, in file-name order."
+    plans = set(plans)
+    return [r for r in (json.loads(p.read_text()) for p in sorted(Path(folder).glob('*.json'))) if r.get('plan') in plans]
 
 # %% ../nbs/11_bench.ipynb #8b6d1730
 def quality_rows(records:list[dict], plan:list[QualityRun]) -> list[dict]:
-    "The benchmark-table rows of the quality runs: each schedule's paired ratio to static 8 bit, and what was left out."
+    "The benchmark-table rows of `plan`'s runs -- its targets and each schedule's worst ratio to a specialist (the second plan), or each schedule's ratio to static 8 bit (the first) -- and what was left out."
+    rows = _first_plan_rows(records) if all(run.plan is None for run in plan) else _every_precision_rows(records)
+    if not plan:
+        rows.append(bench_row(f"perplexity, {SCRATCH_DOCS}", "static 8 bit, paired by seed", None,
+                              detail="skipped: the larger corpus is not here (`cpt_nb corpus` fetches it)"))
+    missing = [run.slug for run in plan if run.slug not in {r['slug'] for r in records}]
+    if missing: rows.append(bench_row("runs not finished yet", "the plan", len(missing), detail=', '.join(missing)))
+    return rows
+
+
+def _every_precision_rows(records:list[dict]) -> list[dict]:
+    rows = [bench_row(f"perplexity at {t['bits']} bit, {t['schedule']}: {t['group']}", f"{t['against']} at {t['bits']} bit, paired by seed",
+                      t['ratio'], t['low'], t['high'], f"≤ {t['at_most']:.2f}", (None, t['at_most']),
+                      f"{t['question']}; seeds {t['seeds']}; {t['verdict'] or 'no pair yet'} (tie band ±{TIE_BAND:.0%})") for t in target_rows(records)]
+    return rows + [bench_row(f"worst perplexity ratio to a specialist, {r['schedule']}: {r['group']}", "static b at b bits, paired by seed",
+                             r['worst'], detail=f"at {r['worst_bits']} bits, of {r['precisions']}; cost {r['cost']:.3f}")
+                   for r in every_precision_rows(records)]
+
+
+def _first_plan_rows(records:list[dict]) -> list[dict]:
     targets = {'CPT 4-8': ('≤ 1.00', (None, 1.0)), 'CPT 3-8': ('≤ 1.01', (None, 1.01))}
     rows = []
     for r in quality_summary(records):
@@ -922,11 +959,6 @@ def quality_rows(records:list[dict], plan:list[QualityRun]) -> list[dict]:
                               "static 8 bit, paired by seed", r['ratio'], r['low'], r['high'], target, ok,
                               f"seeds {r['seeds']}; {r['verdict'] or 'no pair yet'} (tie band ±{TIE_BAND:.0%}); cost {r['cost']:.3f}; "
                               f"{r['steps']} steps, {r['tokens'] / 1e6:.2f}M tokens, {r['epochs']:.2f} epochs; {r['wall_min']:.0f} min a run"))
-    if not plan:
-        rows.append(bench_row(f"perplexity, {SCRATCH_DOCS}", "static 8 bit, paired by seed", None,
-                              detail="skipped: the larger corpus is not here (`cpt_nb corpus` fetches it)"))
-    missing = [run.slug for run in plan if run.slug not in {r['slug'] for r in records}]
-    if missing: rows.append(bench_row("runs not finished yet", "the plan", len(missing), detail=', '.join(missing)))
     return rows
 
 # %% ../nbs/11_bench.ipynb #a339d956
@@ -943,12 +975,16 @@ def _ratios(records:list[dict]) -> dict[tuple, float]:
             for r in records if (r['group'], r['seed']) in base}
 
 
+def _group_schedules(records:list[dict]) -> list[tuple[str, str]]:
+    "The (group, schedule) pairs of `records`: groups in the order they first appear, schedules in `SCHEDULES`' order."
+    groups = list(dict.fromkeys(r['group'] for r in records))
+    return sorted(dict.fromkeys((r['group'], r['schedule']) for r in records), key=lambda gs: (groups.index(gs[0]), list(SCHEDULES).index(gs[1])))
+
+
 def quality_summary(records:list[dict], tie:float=TIE_BAND) -> list[dict]:
     "A row per group and schedule: perplexity ratio to static 8 bit paired by seed (mean, lowest, highest), verdict, cost, size, time."
     paired, rows = _ratios(records), []
-    groups = list(dict.fromkeys(r['group'] for r in records))
-    for group, schedule in sorted(dict.fromkeys((r['group'], r['schedule']) for r in records),
-                                  key=lambda gs: (groups.index(gs[0]), list(SCHEDULES).index(gs[1]))):
+    for group, schedule in _group_schedules(records):
         runs = sorted((r for r in records if (r['group'], r['schedule']) == (group, schedule)), key=lambda r: r['seed'])
         ratios = [paired[group, schedule, r['seed']] for r in runs if (group, schedule, r['seed']) in paired]
         mean = statistics.mean(ratios) if ratios else None
@@ -962,7 +998,7 @@ def quality_summary(records:list[dict], tie:float=TIE_BAND) -> list[dict]:
                          cpu_min=statistics.mean(r.get('cpu_s', float('nan')) for r in runs) / 60))
     return rows
 
-
+# %% ../nbs/11_bench.ipynb #a7482a33
 def plot_quality(records:list[dict], ax=None):
     "Each run's perplexity over static 8 bit's of the same seed, against its training cost: a point per run that has its pair."
     import matplotlib.pyplot as plt
@@ -978,6 +1014,139 @@ def plot_quality(records:list[dict], ax=None):
     ax.legend(fontsize='x-small', loc='upper left', bbox_to_anchor=(1.02, 1))  # beside the axes, clear of the points
     return ax
 
+# %% ../nbs/11_bench.ipynb #bf93e00e
+def specialist(bits:int) -> str:
+    "The schedule that trains at `bits` alone: what a run scored at `bits` is compared with."
+    return 'full precision' if bits == FULL_PRECISION else f'static {bits}'
+
+
+def paired_ratios(records:list[dict], group:str, schedule:str, against:str, bits:int) -> dict[int, float]:
+    "Seed -> `schedule`'s perplexity at `bits` over `against`'s, for the seeds of `group` where both runs scored `bits`."
+    ppl = {(r['schedule'], r['seed']): r['perplexity'].get(str(bits)) for r in records if r['group'] == group}
+    return {seed: ppl[s, seed] / ppl[against, seed] for s, seed in sorted(ppl, key=lambda k: k[1])
+            if s == schedule and ppl[s, seed] is not None and ppl.get((against, seed)) is not None}
+
+
+def _verdict(mean:float|None, tie:float) -> str|None:
+    return None if mean is None else 'tie' if abs(mean - 1) <= tie else 'better' if mean < 1 else 'worse'
+
+
+def _ratio_spread(ratios:dict) -> dict:
+    "Mean, lowest and highest of the paired ratios (None where there is no pair)."
+    v = list(ratios.values())
+    return dict(ratio=statistics.mean(v) if v else None, low=min(v, default=None), high=max(v, default=None))
+
+
+def precision_rows(records:list[dict], # result records of one plan (`quality_bench`)
+                   tie:float=TIE_BAND) -> list[dict]:
+    "A row per group, schedule and evaluation precision: mean perplexity over seeds, paired ratio to that precision's specialist, cost."
+    rows = []
+    for group, schedule in _group_schedules(records):
+        runs = [r for r in records if (r['group'], r['schedule']) == (group, schedule)]
+        for bits in sorted({int(b) for r in runs for b in r['perplexity']}):
+            scored = [r for r in runs if str(bits) in r['perplexity']]
+            spread = _ratio_spread(paired_ratios(records, group, schedule, specialist(bits), bits))
+            rows.append(dict(group=group, schedule=schedule, bits=bits, seeds=[r['seed'] for r in scored],
+                             perplexity=statistics.mean(r['perplexity'][str(bits)] for r in scored), **spread,
+                             verdict=None if schedule == specialist(bits) else _verdict(spread['ratio'], tie),
+                             calibrated_after=any(bits in r.get('calibrated_after_training', ()) for r in scored),
+                             cost=statistics.mean(r['cost'] for r in runs)))
+    return rows
+
+# %% ../nbs/11_bench.ipynb #5814a34d
+def _cell(r:dict|None) -> str:
+    "A table cell: mean perplexity (`*`: calibrated after training), and the paired ratio to the specialist with its range."
+    if r is None: return ''
+    text = f"{r['perplexity']:.2f}" + ('*' if r['calibrated_after'] else '')
+    if r['ratio'] is None or r['schedule'] == specialist(r['bits']): return text
+    return text + f" ({r['ratio']:.3f}" + (f", {r['low']:.3f}-{r['high']:.3f})" if r['low'] != r['high'] else ")")
+
+
+def precision_table(records:list[dict], # result records of the second plan
+                    group:str, # the comparison to tabulate
+                   ) -> str:
+    "Markdown: a row per schedule of `group` -- its cost, then at each precision `_cell`, then its worst ratio to a specialist."
+    rows = [r for r in precision_rows(records) if r['group'] == group]
+    if not rows: return f"No run of {group} has finished yet."
+    bits = sorted({r['bits'] for r in rows})
+    worst = {r['schedule']: r for r in every_precision_rows(records) if r['group'] == group}
+    head = ['schedule', 'seeds', 'cost'] + ['full precision' if b == FULL_PRECISION else f'{b} bits' for b in bits] + ['worst ratio']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for schedule, w in worst.items():
+        at = {r['bits']: r for r in rows if r['schedule'] == schedule}
+        seeds = ' '.join(map(str, max((r['seeds'] for r in at.values()), key=len)))
+        last = '' if w['worst'] is None else f"{w['worst']:.3f} at {w['worst_bits']} bits"
+        lines.append('| ' + ' | '.join([schedule, seeds, f"{w['cost']:.3f}", *(_cell(at.get(b)) for b in bits), last]) + ' |')
+    return '\n'.join(lines)
+
+
+def every_precision_rows(records:list[dict]) -> list[dict]:
+    "A row per group and schedule: its worst paired ratio to a specialist, over the precisions that have one, and its cost."
+    rows = []
+    for group, schedule in _group_schedules(records):
+        mine = [r for r in precision_rows(records) if (r['group'], r['schedule']) == (group, schedule) and r['ratio'] is not None]
+        worst = max(mine, key=lambda r: r['ratio'], default=None)
+        rows.append(dict(group=group, schedule=schedule, precisions=[r['bits'] for r in mine],
+                         worst=worst and worst['ratio'], worst_bits=worst and worst['bits'],
+                         cost=statistics.mean(r['cost'] for r in records if (r['group'], r['schedule']) == (group, schedule))))
+    return rows
+
+# %% ../nbs/11_bench.ipynb #a980d1b5
+QUALITY_TARGETS = [  # the second plan's targets, declared before its runs: a paired mean ratio at most `at_most`
+    dict(question='equal cost', group=SCRATCH_DOCS, schedule='CPT 4-8', against='static 6', bits=8, at_most=1.00),
+    dict(question='equal cost', group=SCRATCH_DOCS, schedule='CPT 4-8', against='static 6', bits=6, at_most=1.00),
+    dict(question='every precision', group=SMOLLM2_DOCS, schedule='CPT 4-8', against='static 4', bits=4, at_most=1.05),
+    dict(question='every precision', group=SMOLLM2_DOCS, schedule='CPT 4-8', against='static 8', bits=8, at_most=1.01),
+]
+
+
+def target_rows(records:list[dict], tie:float=TIE_BAND) -> list[dict]:
+    "Each of `QUALITY_TARGETS` with its paired ratio (mean, lowest, highest), the seeds paired, the verdict and whether it is met."
+    rows = []
+    for t in QUALITY_TARGETS:
+        ratios = paired_ratios(records, t['group'], t['schedule'], t['against'], t['bits'])
+        spread = _ratio_spread(ratios)
+        rows.append({**t, **spread, 'seeds': list(ratios), 'verdict': _verdict(spread['ratio'], tie),
+                     'met': None if spread['ratio'] is None else spread['ratio'] <= t['at_most']})
+    return rows
+
+
+def target_sentence(row:dict, tie:float=TIE_BAND) -> str:
+    "One of `target_rows` in words: every figure in it comes from the row."
+    what = f"{row['schedule']} against {row['against']} at {row['bits']} bits ({row['group']})"
+    if row['ratio'] is None: return f"{row['question'].capitalize()}, {what}: not measured yet."
+    seeds = ', '.join(map(str, row['seeds']))
+    spread = f"seeds {seeds}: {row['low']:.3f} to {row['high']:.3f}" if len(row['seeds']) > 1 else f"seed {seeds} alone"
+    band = 'within' if row['verdict'] == 'tie' else 'outside'
+    return (f"{row['question'].capitalize()}, {what}: {row['ratio']:.3f} times the perplexity ({spread}), "
+            f"{row['verdict']} ({band} the ±{tie:.0%} tie band); the target, at most {row['at_most']:.2f}, is "
+            + ("met." if row['met'] else "not met."))
+
+# %% ../nbs/11_bench.ipynb #486b5168
+def plot_precisions(records:list[dict], # result records of the second plan
+                    group:str, # the comparison to draw
+                    axes=None, # one matplotlib Axes per evaluation precision; new ones if None
+                   ):
+    "Perplexity against training cost at each evaluation precision: a point per schedule (mean over seeds, bars from lowest to highest); a cross where it was calibrated only after training."
+    import matplotlib.pyplot as plt
+    rows = [r for r in precision_rows(records) if r['group'] == group]
+    if not rows: return None  # nothing finished: nothing to draw
+    bits = sorted({r['bits'] for r in rows})
+    if axes is None: _, axes = plt.subplots(1, len(bits), figsize=(2.4 * len(bits), 3), sharex=True, squeeze=False)
+    axes = list(getattr(axes, 'flat', axes))  # an array of Axes, or a list
+    palette = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    colors = {s: palette[i % len(palette)] for i, s in enumerate(dict.fromkeys(r['schedule'] for r in rows))}
+    for ax, b in zip(axes, bits):
+        for r in (r for r in rows if r['bits'] == b):
+            ppl = [x['perplexity'][str(b)] for x in records if (x['group'], x['schedule']) == (group, r['schedule']) and str(b) in x['perplexity']]
+            ax.errorbar(r['cost'], r['perplexity'], yerr=[[r['perplexity'] - min(ppl)], [max(ppl) - r['perplexity']]],
+                        fmt='x' if r['calibrated_after'] else 'o', color=colors[r['schedule']], label=r['schedule'], capsize=2)
+        ax.set_xscale('log', base=2)
+        ax.set_title('full precision' if b == FULL_PRECISION else f'{b} bits', fontsize='small')
+        ax.set_xlabel('cost (static 8 = 1)', fontsize='small')
+    axes[0].set_ylabel('perplexity')
+    axes[-1].legend(fontsize='x-small', loc='upper left', bbox_to_anchor=(1.02, 1))
+    return axes
 
 # %% ../nbs/11_bench.ipynb #e2a39007
 def full_precision_share(model:CPTModel) -> float:
