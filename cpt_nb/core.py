@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import functools
 import hashlib
+import inspect
 import json
 import logging
 import operator
@@ -30,11 +31,11 @@ from fastcore.basics import patch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 # %% auto #0
-__all__ = ['TEMP_SUFFIX', 'LOCK_NAME', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'check_share',
-           'field_defaults', 'warn_renamed', 'renamed', 'renamed_property', 'restoring', 'temporarily',
-           'restoring_state', 'temporary_path', 'process_alive', 'remove_temporaries', 'atomic_write', 'write_json',
-           'save_tensors', 'FolderLocked', 'FolderLock', 'file_sha256', 'first_difference', 'rank_and_world',
-           'fail_together', 'hub_offline', 'quiet_progress', 'format_table', 'OpCounter', 'TensorMemory']
+__all__ = ['TEMP_SUFFIX', 'LOCK_NAME', 'TABLE_HEADERS', 'SYNC_OPS', 'resolve_device', 'check_int', 'check_share', 'restoring',
+           'temporarily', 'restoring_state', 'temporary_path', 'process_alive', 'remove_temporaries', 'atomic_write',
+           'write_json', 'save_tensors', 'FolderLocked', 'FolderLock', 'file_sha256', 'first_difference',
+           'rank_and_world', 'fail_together', 'hub_offline', 'quiet_progress', 'format_table', 'OpCounter',
+           'TensorMemory', 'field_defaults', 'warn_renamed', 'alias', 'renamed', 'renamed_property']
 
 # %% ../nbs/00_core.ipynb #445fce39
 def resolve_device(device:str|torch.device='auto') -> torch.device:
@@ -67,44 +68,6 @@ def check_share(value, # the value to check
     if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
         raise ValueError(f"{name} must be a share of {of} in [0, 1); got {value!r}")
     return value
-
-# %% ../nbs/00_core.ipynb #23050c7f
-def field_defaults(cls) -> dict:
-    "The default of each field of the dataclass `cls` that has one, by name (a `default_factory` is called)."
-    defaults = {}
-    for f in dataclasses.fields(cls):
-        if f.default is not dataclasses.MISSING: defaults[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING: defaults[f.name] = f.default_factory()
-    return defaults
-
-# %% ../nbs/00_core.ipynb #da6f2fc8
-def warn_renamed(old:str, new:str):
-    "Warn (FutureWarning, at the caller of the caller) that `old` is deprecated for `new`."
-    warnings.warn(f"{old} is deprecated: use {new} (same behaviour); the old name will be removed in a later release",
-                  FutureWarning, stacklevel=3)
-
-
-def renamed(fn:Callable, # what the old name now does
-            old:str, # the old name, as users wrote it ("CyclicPrecisionScheduler.precision_for_step")
-            new:str, # what to write instead
-           ) -> Callable:
-    "`fn` under the old name `old`: it works as before and warns that `new` replaces it."
-    @functools.wraps(fn)
-    def old_name(*args, **kwargs):
-        warn_renamed(old, new)
-        return fn(*args, **kwargs)
-    old_name.__name__ = old_name.__qualname__ = old.rpartition('.')[2]
-    old_name.__doc__ = f"Deprecated: use {new}."
-    return old_name
-
-
-def renamed_property(attr:str, # the attribute the old name reads and writes
-                     old:str, new:str, # the old name and what to write instead
-                    ) -> property:
-    "A property under the old name `old` that reads and writes `attr`, warning that `new` replaces it."
-    def get(self): warn_renamed(old, new); return getattr(self, attr)
-    def put(self, value): warn_renamed(old, new); setattr(self, attr, value)
-    return property(get, put, doc=f"Deprecated: use {new}.")
 
 # %% ../nbs/00_core.ipynb #b63cec8f
 @contextlib.contextmanager
@@ -466,3 +429,56 @@ class TensorMemory(TorchDispatchMode):
             self.current += storage.nbytes(); self.peak = max(self.peak, self.current)
             weakref.finalize(t, self._forget, storage.data_ptr())
         return out
+
+# %% ../nbs/00_core.ipynb #23050c7f
+def field_defaults(cls) -> dict:
+    "The default of each field of the dataclass `cls` that has one, by name (a `default_factory` is called)."
+    defaults = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING: defaults[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING: defaults[f.name] = f.default_factory()
+    return defaults
+
+# %% ../nbs/00_core.ipynb #da6f2fc8
+def warn_renamed(old:str, new:str):
+    "Warn (FutureWarning, at the caller of the caller) that `old` is deprecated for `new`."
+    warnings.warn(f"{old} is deprecated: use {new} (same behaviour); the old name will be removed in a later release",
+                  FutureWarning, stacklevel=3)
+
+
+def alias(fn:Callable, # what the other name does
+          name:str, # the other name ("get_precision_for_epoch")
+          doc:str|None=None, # its docstring; None: `fn`'s
+         ) -> Callable:
+    "`fn` under another name, with the name, signature and docstring its API page should show (a plain assignment shows `fn`'s)."
+    def named(*args, **kwargs): return fn(*args, **kwargs)
+    return _present(named, name, doc or fn.__doc__, inspect.signature(fn))
+
+
+def _present(f:Callable, name:str, doc:str, signature:inspect.Signature) -> Callable:
+    "`f`, showing `name`, `doc` and `signature` to `help()` and to the API pages."
+    f.__name__ = f.__qualname__ = name
+    f.__doc__, f.__signature__ = doc, signature
+    return f
+
+
+def renamed(fn:Callable, # what the old name now does
+            old:str, # the old name, as users wrote it ("CyclicPrecisionScheduler.precision_for_step")
+            new:str, # what to write instead
+           ) -> Callable:
+    "`fn` under the old name `old`: it works as before and warns that `new` replaces it."
+    def warning(*args, **kwargs):
+        warn_renamed(old, new)
+        return fn(*args, **kwargs)
+    return _present(warning, old.rpartition('.')[2], f"Deprecated: use {new}.", inspect.signature(fn))  # no wrapper between: the warning names the caller
+
+
+def renamed_property(attr:str, # the attribute the old name reads and writes
+                     old:str, new:str, # the old name and what to write instead
+                    ) -> property:
+    "A property under the old name `old` that reads and writes `attr`, warning that `new` replaces it."
+    def get(self): warn_renamed(old, new); return getattr(self, attr)
+    def put(self, value): warn_renamed(old, new); setattr(self, attr, value)
+    get.__name__ = get.__qualname__ = old.rpartition('.')[2]
+    get.__doc__ = f"Deprecated: use {new}."
+    return property(get, put, doc=get.__doc__)

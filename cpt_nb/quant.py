@@ -611,13 +611,17 @@ def tracks_training(self:InputQuantizer) -> bool:
     return self.observer is not None and self.calibration == 'minmax'
 
 
-def _get_averaging(self:InputQuantizer) -> float: return self._averaging_constant
+@patch(as_prop=True)
+def averaging_constant(self:InputQuantizer) -> float:
+    "Weight of each new batch in the running mean (of ranges or clip ratios), in (0, 1]."
+    return self._averaging_constant
+
+
 def _set_averaging(self:InputQuantizer, c:float):
     if not 0 < c <= 1: raise ValueError(f"averaging_constant must be in (0, 1]; got {c}")
     self._averaging_constant = c
     if self.observer is not None: self.observer.averaging_constant = c
-InputQuantizer.averaging_constant = property(_get_averaging, _set_averaging,
-                                             doc="Weight of each new batch in the running mean.")
+InputQuantizer.averaging_constant = InputQuantizer.averaging_constant.setter(_set_averaging)
 
 
 @patch
