@@ -85,11 +85,16 @@ class CPTLinear(nn.Module):
         self._precision.bits = validate_bits(bits)
 
 # %% ../nbs/03_layers.ipynb #2a7f4c18
-def _get_name(self:CPTLinear) -> str: return self._name
+@patch(as_prop=True)
+def name(self:CPTLinear) -> str:
+    "The layer's path in its model (`CPTModel` sets it), named by errors and NaN reports."
+    return self._name
+
+
 def _set_name(self:CPTLinear, name:str):
     self._name = name
     self.grad_quantizer.where = f"{name}: output gradient"  # what a NaN report names
-CPTLinear.name = property(_get_name, _set_name, doc="The layer's path in its model (`CPTModel` sets it), named by errors and NaN reports.")
+CPTLinear.name = CPTLinear.name.setter(_set_name)
 
 # %% ../nbs/03_layers.ipynb #2a7f4c19
 @patch
@@ -145,6 +150,7 @@ def _init_quantizers(self:CPTLinear, grad_bits:int, grad_mode:str, group:int|Non
 
 
 def check_outlier_options(smoothing, rotation):
+    "Refuse outlier options `CPTLinear` cannot use: `smoothing` is SmoothQuant's alpha in [0, 1], `rotation` a power-of-2 Hadamard block size."
     if smoothing is not None and (isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing <= 1):
         raise ValueError(f"smoothing must be None or a number in [0, 1] (SmoothQuant's alpha); got {smoothing!r}")
     if rotation is not None and (isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 2

@@ -25,7 +25,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GPT2Config, PretrainedConfig, PreTrainedModel
 from transformers.pytorch_utils import Conv1D
 
-from .core import atomic_write, check_int, file_sha256, hub_offline, quiet_progress, save_tensors, temporarily
+from .core import alias, atomic_write, check_int, file_sha256, hub_offline, quiet_progress, save_tensors, temporarily
 from .layers import CPTExperts, CPTLinear, SharedPrecision, check_outlier_options, fused_experts_unsupported, is_fused_experts
 from .quant import FULL_PRECISION, GradientQuantizer, InputQuantizer, validate_bits
 
@@ -366,7 +366,8 @@ def without_lora(self:CPTModel):
     return temporarily(self.cpt_layers.values(), lora_enabled=False)
 
 
-CPTModel.disable_lora_for_calibration = CPTModel.without_lora  # compatibility alias (the original CPT-LoRA name)
+CPTModel.disable_lora_for_calibration = alias(CPTModel.without_lora, 'disable_lora_for_calibration',
+                                              "The original CPT-LoRA code's name for `without_lora`.")
 
 
 @patch
