@@ -210,7 +210,7 @@ def is_recorded(run:dict) -> bool:
 
 # %% ../nbs/10_run.ipynb #c1100006
 SCRATCH_B_MIN = 4  # B_min of a model trained from scratch (nothing learned yet for the Precision Range Test to measure): the paper's for language models
-_SCRATCH_B_MIN_UNRECORDED = 3  # what it was before run.json recorded the B_min a run uses
+_SCRATCH_B_MIN_UNRECORDED = 3  # the B_min of a run whose run.json records none
 
 
 def run_b_min(cfg:TrainConfig, prt:dict|None, saved:dict|None=None) -> int:

@@ -134,7 +134,7 @@ def scheduler(self:TrainConfig, b_min:int|None=None) -> CyclicPrecisionScheduler
                                     full_precision_first=self.full_precision_first, seed=self.seed)
 
 # %% ../nbs/08_train.ipynb #4fad9b87
-_PRT_RULE_UNRECORDED = 'gain'  # the rule of a run saved before TrainConfig had `prt_rule`: CPT's, the only one then
+_PRT_RULE_UNRECORDED = 'gain'  # the rule of a run saved without `prt_rule`: CPT's
 
 def saved_train_options(saved:dict) -> dict:
     "The `TrainConfig` fields of a run or checkpoint `saved` by an earlier version: an option it lacks takes the value it had then."
@@ -163,7 +163,9 @@ class Callback:
     def load_state_dict(self, state:dict): pass
 
     @property
-    def name(self) -> str: return type(self).__name__
+    def name(self) -> str:
+        "The callback's name in reports: its class name."
+        return type(self).__name__
 
     def __repr__(self): return f"{self.name}()"
 
