@@ -120,10 +120,10 @@ def test_the_checks_can_fail():
 
 
 def _tutorial_imports(nb:Path) -> list[str]:
-    "What each code cell of notebook `nb` imports from cpt_nb other than `cpt_nb.all`."
+    "What each code cell a reader sees in notebook `nb` imports from cpt_nb other than `cpt_nb.all` (a `#| hide` cell is not shown)."
     bad = []
     for i, c in enumerate(json.loads(nb.read_text())['cells']):
-        if c['cell_type'] != 'code': continue
+        if c['cell_type'] != 'code' or ''.join(c['source']).lstrip().startswith('#| hide'): continue
         src = '\n'.join(l for l in ''.join(c['source']).splitlines() if not l.lstrip().startswith(('%', '!')))
         bad += [f"{nb.name} cell {i}: cpt_nb.{dep}" for dep, _, _ in _imports(ast.parse(src)) if dep != 'all']
     return bad

@@ -2,8 +2,9 @@
 
 nbdev's own `nbdev_readme` needs Quarto, which cannot be installed on our machines, so this script
 does the same job for the cells a landing page uses: markdown cells as they are, code cells as
-fenced Python, and their text output as fenced text. Cells marked `#| hide` are left out, and
-nbdev directives (`#| ...`) are dropped from the code shown.
+fenced Python, and their text output as fenced text (markdown output as markdown). Cells marked
+`#| hide` are left out, a cell marked `#| echo: false` shows its output alone, and nbdev directives
+(`#| ...`) are dropped from the code shown.
 """
 import argparse, json, re, sys
 from pathlib import Path
@@ -34,7 +35,7 @@ def render(nb:dict) -> str:
         directives = re.findall(r'^\s*#\|\s*(\w+)', src, flags=re.M)
         if 'hide' in directives or 'include' in src and re.search(r'#\|\s*include:\s*false', src): continue
         code = '\n'.join(l for l in src.splitlines() if not re.match(r'\s*#\|', l)).strip()
-        if code: parts.append(f"```python\n{code}\n```")
+        if code and not re.search(r'#\|\s*echo:\s*false', src): parts.append(f"```python\n{code}\n```")  # echo: false shows the output alone
         for out in cell.get('outputs', []):
             md = out.get('data', {}).get('text/markdown')
             txt = _output_text(out)
