@@ -1183,7 +1183,7 @@ def results_summary(results:str|Path, # the quality result folder (`bench/qualit
         report = json.loads(Path(speed).read_text())
         rows = [r for r in report['rows'] if r['met'] is not None]
         where = ', '.join(part.strip() for part in report['machine'].split(';')[:2])
-        lines.append(f"Speed on {where}: {sum(r['met'] for r in rows)} of {len(rows)} targets met.")
+        lines.append(f"Speed and memory on {where}: {sum(r['met'] for r in rows)} of {len(rows)} targets met.")
     return ' '.join(lines)
 
 # %% ../nbs/11_bench.ipynb #e2a39007
