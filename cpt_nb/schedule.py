@@ -117,7 +117,7 @@ class CyclicPrecisionScheduler:
                                f"an int in [0, {self.total - self.first}): the cycles need a {self.unit}")
         self.seed = check_int(seed, 'seed', lambda v: v >= 0, "an int >= 0")
         self.cycled = self.total - self.first - self.final  # the steps (or epochs) the cycles share
-        if profile != 'constant' and self.num_cycles > self.cycled:
+        if profile not in ('constant', 'random') and self.num_cycles > self.cycled:  # a drawn schedule has no cycles to alias
             raise ValueError(f"num_cycles={self.num_cycles} is more cycles than {self.unit}s ({self.cycled}): "
                              f"the schedule would alias; use num_cycles <= {self.cycled}")
         self.profile, self.rounding = profile, rounding
