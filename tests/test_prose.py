@@ -39,8 +39,8 @@ def _markdown(nb:Path) -> list[tuple[int, str]]:
 
 
 def paragraphs(text:str) -> list[str]:
-    "The paragraphs of markdown `text`: blocks between blank lines, each item of a list on its own, Markdown tables left out."
-    blocks = [item.strip() for b in re.split(r'\n\s*\n', text) for item in re.split(r'\n(?=[*-] |\d+\. )', b)]
+    "The paragraphs of markdown `text`: blocks between blank lines (a list without blank lines is one block), Markdown tables left out."
+    blocks = [b.strip() for b in re.split(r'\n\s*\n', text)]
     return [b for b in blocks if b and not all(l.lstrip().startswith('|') for l in b.splitlines())]
 
 
@@ -162,7 +162,7 @@ def test_the_checks_can_fail(tmp_path):
                      cell('For more, see\nthe calibration chapter. Or see [the layers chapter](t.html). Run `bash tools/test.sh -k 11_tutorial`.')],
               metadata={}, nbformat=4, nbformat_minor=5)
     (tmp_path/'00_t.ipynb').write_text(json.dumps(nb))
-    assert len(long_paragraphs(tmp_path)) == 1
+    assert len(long_paragraphs(tmp_path)) == 2  # a list without blank lines between its items is one paragraph
     assert [b.split(': ', 1)[1] for b in lab_notes(tmp_path)] == ["'2026-12-06'", "'this changed a default'"]
     assert [b.split(': ', 1)[1] for b in broken_links(tmp_path)] == ['quant.html (no page quant.html)', 't.html#nowhere (no heading #nowhere on t.html)',
                                                                    'nothing.html (no page nothing.html)', '-k 11_tutorial (no notebook matches)']
