@@ -981,18 +981,24 @@ def _group_schedules(records:list[dict]) -> list[tuple[str, str]]:
     return sorted(dict.fromkeys((r['group'], r['schedule']) for r in records), key=lambda gs: (groups.index(gs[0]), list(SCHEDULES).index(gs[1])))
 
 
+def _verdict(mean:float|None, tie:float) -> str|None:
+    return None if mean is None else 'tie' if abs(mean - 1) <= tie else 'better' if mean < 1 else 'worse'
+
+
+def _ratio_spread(ratios:dict) -> dict:
+    "Mean, lowest and highest of the paired ratios (None where there is no pair)."
+    v = list(ratios.values())
+    return dict(ratio=statistics.mean(v) if v else None, low=min(v, default=None), high=max(v, default=None))
+
+
 def quality_summary(records:list[dict], tie:float=TIE_BAND) -> list[dict]:
     "A row per group and schedule: perplexity ratio to static 8 bit paired by seed (mean, lowest, highest), verdict, cost, size, time."
     paired, rows = _ratios(records), []
     for group, schedule in _group_schedules(records):
         runs = sorted((r for r in records if (r['group'], r['schedule']) == (group, schedule)), key=lambda r: r['seed'])
-        ratios = [paired[group, schedule, r['seed']] for r in runs if (group, schedule, r['seed']) in paired]
-        mean = statistics.mean(ratios) if ratios else None
-        verdict = (None if schedule == 'static 8' or mean is None else 'tie' if abs(mean - 1) <= tie
-                   else 'better' if mean < 1 else 'worse')
-        rows.append(dict(group=group, schedule=schedule, seeds=[r['seed'] for r in runs],
-                         perplexity=[_ppl(r) for r in runs], ratio=mean,
-                         low=min(ratios) if ratios else None, high=max(ratios) if ratios else None, verdict=verdict,
+        spread = _ratio_spread({r['seed']: paired[group, schedule, r['seed']] for r in runs if (group, schedule, r['seed']) in paired})
+        rows.append(dict(group=group, schedule=schedule, seeds=[r['seed'] for r in runs], perplexity=[_ppl(r) for r in runs], **spread,
+                         verdict=None if schedule == 'static 8' else _verdict(spread['ratio'], tie),
                          cost=statistics.mean(r['cost'] for r in runs), steps=runs[0]['steps'], tokens=runs[0]['tokens_trained'],
                          epochs=runs[0]['epochs'], wall_min=statistics.mean(r['wall_s'] for r in runs) / 60,
                          cpu_min=statistics.mean(r.get('cpu_s', float('nan')) for r in runs) / 60))
@@ -1025,16 +1031,6 @@ def paired_ratios(records:list[dict], group:str, schedule:str, against:str, bits
     ppl = {(r['schedule'], r['seed']): r['perplexity'].get(str(bits)) for r in records if r['group'] == group}
     return {seed: ppl[s, seed] / ppl[against, seed] for s, seed in sorted(ppl, key=lambda k: k[1])
             if s == schedule and ppl[s, seed] is not None and ppl.get((against, seed)) is not None}
-
-
-def _verdict(mean:float|None, tie:float) -> str|None:
-    return None if mean is None else 'tie' if abs(mean - 1) <= tie else 'better' if mean < 1 else 'worse'
-
-
-def _ratio_spread(ratios:dict) -> dict:
-    "Mean, lowest and highest of the paired ratios (None where there is no pair)."
-    v = list(ratios.values())
-    return dict(ratio=statistics.mean(v) if v else None, low=min(v, default=None), high=max(v, default=None))
 
 
 def precision_rows(records:list[dict], # result records of one plan (`quality_bench`)
@@ -1083,8 +1079,9 @@ def precision_table(records:list[dict], # result records of the second plan
 def every_precision_rows(records:list[dict]) -> list[dict]:
     "A row per group and schedule: its worst paired ratio to a specialist, over the precisions that have one, and its cost."
     rows = []
+    scored = precision_rows(records)
     for group, schedule in _group_schedules(records):
-        mine = [r for r in precision_rows(records) if (r['group'], r['schedule']) == (group, schedule) and r['ratio'] is not None]
+        mine = [r for r in scored if (r['group'], r['schedule']) == (group, schedule) and r['ratio'] is not None]
         worst = max(mine, key=lambda r: r['ratio'], default=None)
         rows.append(dict(group=group, schedule=schedule, precisions=[r['bits'] for r in mine],
                          worst=worst and worst['ratio'], worst_bits=worst and worst['bits'],
