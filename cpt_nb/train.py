@@ -93,9 +93,9 @@ class TrainConfig:
             raise ValueError(f"b_min must not exceed b_max; got b_min={self.b_min}, b_max={self.b_max}")
         if self.num_cycles is not None: check_int(self.num_cycles, 'num_cycles', pos, "None or a positive int")
         for name in ('final_at_max', 'full_precision_first'): check_share(getattr(self, name), name, 'the steps')
-        cycled = self.steps - self.final_steps - self.first_steps
+        cycled = self.cycled_steps
         if cycled < 1: raise ValueError(f"final_at_max and full_precision_first leave no step to cycle in ({self.steps} steps)")
-        if self.schedule_unit == 'step' and self.cycles > cycled:
+        if self.schedule_unit == 'step' and self.profile not in ('constant', 'random') and self.cycles > cycled:  # as the scheduler: nothing to alias
             where = ' and '.join(w for w, n in (('after the full-precision start', self.first_steps), ('before the final stretch', self.final_steps)) if n)
             raise ValueError(f"num_cycles={self.cycles} is more cycles than steps ({cycled}{' ' * bool(where)}{where}): a cycle needs at least one step")
 
@@ -109,7 +109,13 @@ def warmup_steps(self:TrainConfig) -> int:
 @patch(as_prop=True)
 def cycles(self:TrainConfig) -> int:
     "Precision cycles over the run: `num_cycles`, or CPT's 32 capped so that each cycle has at least 16 steps."
-    return self.num_cycles if self.num_cycles is not None else max(1, min(32, (self.steps - self.final_steps - self.first_steps) // 16))
+    return self.num_cycles if self.num_cycles is not None else max(1, min(32, self.cycled_steps // 16))
+
+
+@patch(as_prop=True)
+def cycled_steps(self:TrainConfig) -> int:
+    "Steps the cycles share: the run less its full-precision start and its final stretch at `b_max`."
+    return self.steps - self.final_steps - self.first_steps
 
 
 @patch(as_prop=True)
