@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
                     "(RUN/model-BITSbit/: weights on the BITS-bit grid, activations in float)")
     gen = sub.add_parser('generate', help="text from a trained model at a precision")
     gen.add_argument('checkpoint', help="a run folder written by `cpt_nb train`")
-    gen.add_argument('--bits', type=int, default=8, help="precision (default: 8)")
+    gen.add_argument('--bits', type=int, default=8, help="precision (default: 8); one the run never trained at is calibrated first, as `eval` does")
     gen.add_argument('--prompt', default="The ", help="text to continue")
     gen.add_argument('--max-new-tokens', type=int, default=60)
     demo = sub.add_parser('demo', help="quantization error per bit width, then the fake-quant benchmark")
