@@ -45,8 +45,8 @@ __all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'DATA_PHASES', 'BENCH_S
            'markdown_table', 'bench_run', 'QualityRun', 'first_plan', 'every_precision_runs', 'every_precision_plan',
            'quality_plan', 'run_quality', 'quality_record', 'portable_options', 'quality_bench', 'quality_results',
            'quality_rows', 'quality_summary', 'plot_quality', 'specialist', 'paired_ratios', 'precision_rows',
-           'precision_table', 'every_precision_rows', 'target_rows', 'ratio_words', 'target_sentence',
-           'plot_precisions', 'summary_sentence', 'results_summary', 'full_precision_share']
+           'precision_table', 'every_precision_rows', 'target_rows', 'ratio_words', 'target_sentence', 'best_buys',
+           'best_buy_sentence', 'plot_precisions', 'summary_sentence', 'results_summary', 'full_precision_share']
 
 # %% ../nbs/11_bench.ipynb #6fd10aef
 def time_call(fn:Callable[[], object], # the work to time, called with no arguments
@@ -1123,6 +1123,36 @@ def target_sentence(row:dict, tie:float=TIE_BAND) -> str:
     if row['ratio'] is None: return f"{row['question'].capitalize()}, {what}: not measured yet."
     return (f"{row['question'].capitalize()}, {what}: {ratio_words(row, tie)}; the target, at most {row['at_most']:.2f}, is "
             + ("met." if row['met'] else "not met."))
+
+# %% ../nbs/11_bench.ipynb #7eaa8bf0
+def best_buys(records:list[dict], # result records of the second plan
+              group:str, # the comparison to read
+              tie:float=TIE_BAND) -> list[dict]:
+    "Per evaluation precision of `group`: the lowest mean perplexity's schedule, and the cheapest schedule within `tie` of it, paired by seed."
+    rows, buys = [r for r in precision_rows(records) if r['group'] == group], []
+    for bits in sorted({r['bits'] for r in rows}):
+        at = [r for r in rows if r['bits'] == bits]
+        best = min(at, key=lambda r: r['perplexity'])
+        ratio = {r['schedule']: _ratio_spread(paired_ratios(records, group, r['schedule'], best['schedule'], bits))['ratio'] for r in at}
+        near = [r for r in at if ratio[r['schedule']] is not None and ratio[r['schedule']] <= 1 + tie]
+        buy = min(near, key=lambda r: (r['cost'], r['perplexity']))
+        buys.append(dict(group=group, bits=bits, best=best['schedule'], perplexity=best['perplexity'], buy=buy['schedule'],
+                         cost=buy['cost'], ratio=ratio[buy['schedule']], seeds=buy['seeds']))
+    return buys
+
+
+def best_buy_sentence(records:list[dict], group:str, tie:float=TIE_BAND) -> str:
+    "`best_buys` of `group` in words: the best buy at each precision, and whether one schedule is it at all of them."
+    buys = best_buys(records, group, tie)
+    if not buys: return f"No run of {group} has finished yet."
+    at = lambda b: 'full precision' if b == FULL_PRECISION else f"{b} bits"
+    parts = [f"at {at(b['bits'])} {b['buy']} (cost {b['cost']:.3f}" + ("" if b['buy'] == b['best'] else
+             f", {b['ratio']:.3f} times {b['best']}'s perplexity") + ")" for b in buys]
+    n = sorted({len(b['seeds']) for b in buys})  # seeds behind each best buy
+    seeds = (f"{n[0]}" if len(n) == 1 else f"{n[0]} to {n[-1]}") + (" seed" if n == [1] else " seeds")
+    one = {b['buy'] for b in buys}
+    return (f"Best buy ({group}; the cheapest schedule within ±{tie:.0%} of the lowest perplexity, {seeds}): " + '; '.join(parts) + ". "
+            + (f"One schedule is the best buy at every precision: {one.pop()}." if len(one) == 1 else "No one schedule is the best buy at every precision."))
 
 # %% ../nbs/11_bench.ipynb #486b5168
 def plot_precisions(records:list[dict], # result records of the second plan
