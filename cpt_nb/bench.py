@@ -32,7 +32,7 @@ from .model import QUANT_METHODS, CPTConfig, CPTModel, gpt2_config, pretrained_a
 from .quant import FULL_PRECISION, QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
 from .run import DataOptions, resume_options, train_run
 from .schedule import CyclicPrecisionScheduler, relative_cost, step_cost, training_cost
-from .train import Learner, ProgressBar, TrainConfig, latest_checkpoint
+from .train import Learner, ProgressBar, TrainConfig, latest_checkpoint, read_trainer_state
 
 # %% auto #0
 __all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'DATA_PHASES', 'BENCH_SHAPES', 'SCRATCH_DOCS', 'SMOLLM2_DOCS', 'TOY',
@@ -869,19 +869,23 @@ def run_quality(run:QualityRun, # the run
         data_opts = saved[0]
     cpu = time.process_time()
     m = train_run(data_opts, cpt, cfg, folder, resume=resumed, overwrite=not resumed and folder.exists(), out=out)
-    return {**quality_record(run, m, cfg, resumed), 'cpu_s': time.process_time() - cpu}  # CPU seconds: what load on the machine does not inflate
+    return quality_record(run, m, cfg, resumed, time.process_time() - cpu)
 
 
-def quality_record(run:QualityRun, m:dict, cfg:TrainConfig, resumed:bool) -> dict:
-    "What a finished run contributes to the table: its perplexities, cost, size and time, with its options."
+def quality_record(run:QualityRun, m:dict, cfg:TrainConfig, resumed:bool,
+                   cpu_s:float, # CPU seconds of this segment (what load on the machine does not inflate)
+                  ) -> dict:
+    "What a finished run contributes to the table: its perplexities, cost, size and time (summed over its segments), with its options."
     ppl = {str(r['bits']): r['perplexity'] for r in m['after']}
     tokens = cfg.steps * cfg.batch_size * cfg.accumulate * m['data'].get('seq_len', run.data.get('seq_len', 128))
     grad = run.cpt.get('grad_bits', 8)  # a full-precision step counts full-precision gradients
     trained = sorted(set(m['bits']))
+    earlier = m['resumed_time'] or dict(wall_s=0, cpu_s=0)  # the segments before this one, as its checkpoint kept them (None: not kept)
     return dict(slug=run.slug, plan=run.plan, group=run.group, schedule=run.schedule, seed=run.seed, target_bits=run.target_bits,
                 perplexity=ppl, trained_bits=trained, calibrated_after_training=[int(b) for b in ppl if int(b) not in trained + [32]], eval_tokens=m['after'][0]['tokens'], steps=cfg.steps, tokens_trained=tokens,
                 corpus_train_tokens=m['data']['train_tokens'], epochs=tokens / m['data']['train_tokens'],
-                cost=training_cost(m['bits'], grad) / step_cost(8, 8), wall_s=m['wall_s'], resumed=resumed,
+                cost=training_cost(m['bits'], grad) / step_cost(8, 8), wall_s=m['wall_s'] + earlier['wall_s'],
+                cpu_s=cpu_s + earlier['cpu_s'], time_whole_run=m['resumed_time'] is not None, resumed=resumed,
                 final_loss=sum(m['losses'][-8:]) / len(m['losses'][-8:]),
                 options=dict(data=portable_options(run.data), cpt=run.cpt, train={**run.train, **SCHEDULES[run.schedule]}),
                 machine=machine_description(cfg.device), torch=torch.__version__, commit=_git_commit(),

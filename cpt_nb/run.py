@@ -466,7 +466,8 @@ def _finish(run, data, model, learn, cal, sched, before, data_opts, cfg, output,
     print(f"\nSample at {cfg.b_max} bits: {'The ' + sample!r}", file=out)
     rec, cpt_cb = learn.cb(Recorder), learn.cb(CyclicPrecision)
     metrics = dict(prt=run.get('prt'), schedule=repr(sched), before=before, after=table, exported=None, sample=sample, losses=rec.losses,
-                   bits=rec.bits, cost_vs_static=cpt_cb.cost, wall_s=None, steps=cfg.steps, data=data.info,
+                   bits=rec.bits, cost_vs_static=cpt_cb.cost, wall_s=None, training_time=rec.time, resumed_time=rec.resumed_time,
+                   steps=cfg.steps, data=data.info,
                    calibrated_bits=sorted(cal.calibrated_bits))
     if rank_and_world()[0]: return {**metrics, 'wall_s': time.time() - t0}
     model.run_id = run.get('run_id')

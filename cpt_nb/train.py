@@ -375,7 +375,12 @@ class LRSchedule(Callback):
 class Recorder(Callback):
     "The history of a run: loss, learning rate and precision per step (losses read from the device in bulk)."
     order = 50
-    def __init__(self): self.steps, self.lrs, self.bits, self._losses, self._pending = [], [], [], [], []
+    def __init__(self):
+        self.steps, self.lrs, self.bits, self._losses, self._pending = [], [], [], [], []
+        self.resumed_time = self._past = dict(wall_s=0., cpu_s=0.)  # what the checkpoint resumed from had spent training (None: not kept)
+        self._start = None
+
+    def before_fit(self): self._start = (time.monotonic(), time.process_time())
 
     def after_step(self):
         self.steps.append(self.learn.step); self.lrs.append(self.learn.lr); self.bits.append(self.learn.bits)
@@ -390,7 +395,17 @@ class Recorder(Callback):
             if not math.isfinite(v): raise NonFiniteError(f"the training loss of step {self.steps[i]} is {v} (at {self.bits[i]} bits)")
         self._losses += values
 
-    def after_fit(self): self._flush()
+    def after_fit(self):
+        self._past, self._start = self.time, None
+        self._flush()
+
+    @property
+    def time(self) -> dict|None:
+        "Wall and CPU seconds of training so far, over every segment of a resumed run (None: resumed from a checkpoint that kept no time)."
+        if self._past is None: return None
+        if self._start is None: return dict(self._past)
+        now = (time.monotonic(), time.process_time())
+        return {k: self._past[k] + n - s for k, n, s in zip(('wall_s', 'cpu_s'), now, self._start)}
 
     @property
     def losses(self) -> list[float]:
@@ -398,10 +413,11 @@ class Recorder(Callback):
         self._flush()
         return list(self._losses)
 
-    def state_dict(self) -> dict: return dict(steps=self.steps, lrs=self.lrs, bits=self.bits, losses=self.losses)
+    def state_dict(self) -> dict: return dict(steps=self.steps, lrs=self.lrs, bits=self.bits, losses=self.losses, time=self.time)
     def load_state_dict(self, state:dict):
         self.steps, self.lrs, self.bits, self._losses = (list(state[k]) for k in ('steps', 'lrs', 'bits', 'losses'))
-        self._pending = []
+        self._pending, self.resumed_time = [], state.get('time')  # None: a checkpoint written before the time was kept
+        self._past = self.resumed_time and dict(self.resumed_time)
 
     def plot_loss(self, ax=None):
         "Training loss per step, coloured by precision; returns the Axes."
