@@ -1149,6 +1149,8 @@ def best_buy_sentence(records:list[dict], group:str, tie:float=TIE_BAND) -> str:
     "`best_buys` of `group` in words: the best buy at each precision, and whether one schedule is it at all of them."
     buys = best_buys(records, group, tie)
     if not buys: return f"No run of {group} has finished yet."
+    ran = list(dict.fromkeys(r['schedule'] for r in records if r['group'] == group))
+    if len(ran) == 1: return f"Of {group}, only {ran[0]} has finished: nothing to compare it with yet."
     at = lambda b: 'full precision' if b == FULL_PRECISION else f"{b} bits"
     parts = [f"at {at(b['bits'])} {b['buy']} (cost {b['cost']:.3f}" + ("" if b['buy'] == b['best'] else
              f", {b['ratio']:.3f} times {b['best']}'s perplexity") + ")" for b in buys]
