@@ -892,6 +892,7 @@ def quality_record(run:QualityRun, m:dict, cfg:TrainConfig, resumed:bool,
                 command=' '.join(['cpt_nb', *sys.argv[1:]]) if Path(sys.argv[0]).name == 'cpt_nb' else None, date=time.strftime('%Y-%m-%d'))
 
 
+# %% ../nbs/11_bench.ipynb #9a6f0971
 PYTHON_DOCS_NAME = "python3.11-doc (the corpus `cpt_nb corpus` fetches)"  # the larger corpus, in a committed record
 
 

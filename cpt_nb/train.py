@@ -419,15 +419,17 @@ class Recorder(Callback):
         self._pending, self.resumed_time = [], state.get('time')  # None: a checkpoint written before the time was kept
         self._past = self.resumed_time and dict(self.resumed_time)
 
-    def plot_loss(self, ax=None):
-        "Training loss per step, coloured by precision; returns the Axes."
-        import matplotlib.pyplot as plt
-        if ax is None: _, ax = plt.subplots(figsize=(7, 3))
-        sc = ax.scatter(self.steps, self.losses, c=self.bits, s=8, cmap='viridis')
-        ax.plot(self.steps, self.losses, lw=0.5, color='grey')
-        plt.colorbar(sc, ax=ax, label='bits')
-        ax.set_xlabel('step'); ax.set_ylabel('training loss')
-        return ax
+# %% ../nbs/08_train.ipynb #55ef093f
+@patch
+def plot_loss(self:Recorder, ax=None):
+    "Training loss per step, coloured by precision; returns the Axes."
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(7, 3))
+    sc = ax.scatter(self.steps, self.losses, c=self.bits, s=8, cmap='viridis')
+    ax.plot(self.steps, self.losses, lw=0.5, color='grey')
+    plt.colorbar(sc, ax=ax, label='bits')
+    ax.set_xlabel('step'); ax.set_ylabel('training loss')
+    return ax
 
 # %% ../nbs/08_train.ipynb #a0c0f021
 def _redrawn(file) -> bool:
