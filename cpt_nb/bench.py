@@ -32,7 +32,7 @@ from .model import QUANT_METHODS, CPTConfig, CPTModel, gpt2_config, pretrained_a
 from .quant import FULL_PRECISION, QUANTIZED_BITS, calc_qparams, fake_quantize, fused, quant_range
 from .run import DataOptions, resume_options, train_run
 from .schedule import CyclicPrecisionScheduler, relative_cost, step_cost, training_cost
-from .train import Learner, ProgressBar, TrainConfig, latest_checkpoint, read_trainer_state
+from .train import Learner, ProgressBar, TrainConfig, latest_checkpoint
 
 # %% auto #0
 __all__ = ['PEFT_TARGETS', 'SCHEDULES', 'TRAINING_RUNS', 'DATA_PHASES', 'BENCH_SHAPES', 'SCRATCH_DOCS', 'SMOLLM2_DOCS', 'TOY',
