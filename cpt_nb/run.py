@@ -499,7 +499,7 @@ def _load_trained(path:str|Path) -> tuple[CPTModel, object, dict, Path]:
 
 
 def _run_calibration(model:CPTModel, tok, run:dict, run_dir:Path, data:str|None=None) -> tuple:
-    "The held-out data of a trained run and a `CalibrationManager` on its calibration batches: its saved token ids, or `data` split as it was."
+    "The held-out data of a trained run, a `CalibrationManager` on its calibration batches and the run's `DataOptions`: its saved token ids, or `data` split as it was."
     d, t = DataOptions(**{**run.get('data', {}), 'model': 'scratch'}), run.get('train', {})
     if data is None and is_recorded(run): lm = _recorded_data(run, run_dir, tok)  # the saved token ids: nothing is tokenized again
     else:
@@ -509,7 +509,7 @@ def _run_calibration(model:CPTModel, tok, run:dict, run_dir:Path, data:str|None=
         lm = build_data(source, tok, d.seq_len, d.valid_fraction, t.get('seed', 0) if old else d.split_seed,
                         split=split_whole_documents if old else split_documents)
     n = t.get('calibration_batches', 4)
-    return lm, CalibrationManager(model, lm.calibration_batches(n, t.get('batch_size', 16)), num_batches=n)
+    return lm, CalibrationManager(model, lm.calibration_batches(n, t.get('batch_size', 16)), num_batches=n), d
 
 
 def eval_run(path:str|Path, bits:list[int], data:str|None=None, eval_tokens:int|None=None, out=None,
@@ -521,8 +521,7 @@ def eval_run(path:str|Path, bits:list[int], data:str|None=None, eval_tokens:int|
     if export is not None and validate_bits(export) == FULL_PRECISION: raise ValueError("export is a quantized precision (2..18): the full-precision model is the run's model/ folder")
     if eval_tokens is not None and eval_tokens < 2: raise ValueError(f"eval_tokens must be at least 2; got {eval_tokens}")
     model, tok, run, run_dir = _load_trained(path)
-    lm, cal = _run_calibration(model, tok, run, run_dir, data)
-    d = DataOptions(**{**run.get('data', {}), 'model': 'scratch'})
+    lm, cal, d = _run_calibration(model, tok, run, run_dir, data)
     ev = dict(seq_len=d.seq_len, max_tokens=eval_tokens or d.eval_tokens)
     table = evaluate(model, lm.valid, bits, cal, **ev)
     print(format_table([dict(bits=r['bits'], perplexity=r['perplexity'], loss=r['loss'], tokens=r['tokens']) for r in table]), file=out)
