@@ -8,14 +8,16 @@
   that wrote it.
 """
 import json
-import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERATED_PAGES = ('index.ipynb', '17_results.ipynb')
+sys.path.insert(0, str(ROOT/'tools'))
+from refresh_pages import PAGES, run_page, skipped  # the test runs the pages as the tool that refreshes them does
+
 MACHINE_PATH = re.compile(r'(?<![\w.])/(root|home|work|tmp|Users|mnt|scratch)/|[A-Za-z]:\\\\')
 
 
@@ -30,26 +32,16 @@ def _markdown_outputs(cells) -> dict[str, list[str]]:
     return out
 
 
-def _skipped(source:str) -> bool:
-    return bool(re.search(r'^\s*#\|\s*(slow|hub)\b', source, re.M))
-
-
-@pytest.mark.parametrize('name', GENERATED_PAGES)
+@pytest.mark.parametrize('name', PAGES)
 def test_saved_results_are_the_files(name):
-    from execnb.nbio import read_nb
-    from execnb.shell import CaptureShell
-    nb = read_nb(ROOT/'nbs'/name)
     saved = _markdown_outputs(json.loads((ROOT/'nbs'/name).read_text())['cells'])
     assert saved, f"{name} has no saved markdown output to check"
-    cwd = os.getcwd()
-    os.chdir(ROOT/'nbs')
-    try: CaptureShell().run_all(nb, exc_stop=True, preproc=lambda c: c.cell_type != 'code' or _skipped(c.source))
-    finally: os.chdir(cwd)
+    nb = run_page(ROOT/'nbs'/name)
     fresh = {c.id: [''.join(o['data']['text/markdown']) for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {})]
-             for c in nb.cells if c.cell_type == 'code' and not _skipped(c.source)}
+             for c in nb.cells if c.cell_type == 'code' and not skipped(c.source)}
     stale = [cid for cid, mds in saved.items() if cid in fresh and fresh[cid] != mds]
-    assert not stale, (f"{name}: the saved output of cells {stale} is not what the result files give now; re-run the page "
-                       "and save its outputs")
+    assert not stale, (f"{name}: the saved output of cells {stale} is not what the result files give now; "
+                       "run `python tools/refresh_pages.py`, then `nbdev_clean` and `python tools/make_readme.py`")
 
 
 def _result_files() -> list[Path]:
