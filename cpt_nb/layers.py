@@ -421,8 +421,11 @@ def _load_from_state_dict(self:CPTLinear, state_dict, prefix, *args, **kwargs):
 @patch
 def _rotate(self:CPTLinear, t:Tensor, dim:int=-1) -> Tensor:
     "`t` times the block-diagonal Hadamard matrix along `dim` (which is its own inverse)."
-    if dim not in (-1, t.ndim - 1): return self._rotate(t.transpose(dim, -1)).transpose(dim, -1)
-    return (t.unflatten(-1, (-1, self.rotation_block)) @ self.hadamard.to(t.dtype)).flatten(-2)
+    h = self.hadamard.to(t.dtype)
+    if dim in (-1, t.ndim - 1): return (t.unflatten(-1, (-1, self.rotation_block)) @ h).flatten(-2)
+    # along the rows (a GPT-2 Conv1D weight's inputs): from the left, where a transposed `t` would make a strided matmul, several times slower
+    if dim in (-2, t.ndim - 2): return (h.T @ t.unflatten(-2, (-1, self.rotation_block))).flatten(-3, -2)
+    return self._rotate(t.transpose(dim, -1)).transpose(dim, -1)
 
 
 @patch
