@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import gc
 import logging
 import os
@@ -54,9 +55,15 @@ def _field_type(annotation:str):
     return f
 
 
+@functools.cache
+def _field_docs(cls) -> dict:
+    "The comment beside each field of dataclass `cls`: `docments` parses its module's source, so once per process."
+    return dict(docments(cls))
+
+
 def _add_fields(parser, cls, names=None, defaults:dict|None=None):
     "One `--flag` per field of dataclass `cls` (or only `names`), its comment as help."
-    docs = docments(cls)
+    docs = _field_docs(cls)
     for f in dataclasses.fields(cls):
         if names is not None and f.name not in names: continue
         default = (defaults or {}).get(f.name, f.default)
